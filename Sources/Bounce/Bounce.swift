@@ -1,0 +1,1 @@
+// Bounce: see Package.swift for the layering.

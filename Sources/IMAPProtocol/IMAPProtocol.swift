@@ -1,0 +1,1 @@
+// IMAPProtocol: see Package.swift for the layering.

@@ -1,0 +1,1 @@
+// MIME: see Package.swift for the layering.

@@ -1,0 +1,1 @@
+// MailCore: see Package.swift for the layering.

@@ -1,0 +1,1 @@
+// Mailgate: see Package.swift for the layering.

@@ -1,0 +1,1 @@
+// Postgres: see Package.swift for the layering.

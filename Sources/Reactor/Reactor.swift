@@ -1,0 +1,1 @@
+// Reactor: see Package.swift for the layering.

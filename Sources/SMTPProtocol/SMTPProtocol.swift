@@ -1,0 +1,1 @@
+// SMTPProtocol: see Package.swift for the layering.

@@ -1,0 +1,1 @@
+// TLS: see Package.swift for the layering.

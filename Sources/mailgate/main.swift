@@ -1,0 +1,2 @@
+import Mailgate
+print("mailgate")

@@ -1,0 +1,2 @@
+import Testing
+@Test func placeholderBounce() { #expect(Bool(true)) }

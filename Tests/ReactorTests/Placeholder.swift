@@ -1,0 +1,2 @@
+import Testing
+@Test func placeholderReactor() { #expect(Bool(true)) }

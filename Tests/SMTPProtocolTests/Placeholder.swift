@@ -1,0 +1,2 @@
+import Testing
+@Test func placeholderSMTPProtocol() { #expect(Bool(true)) }
