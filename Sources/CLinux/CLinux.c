@@ -38,8 +38,25 @@ int mg_ignore_sigpipe(void) {
     return signal(SIGPIPE, SIG_IGN) == SIG_ERR ? -1 : 0;
 }
 
-int mg_block_signals(const int *signals, int count, sigset_t *out_set) {
-    sigemptyset(out_set);
-    for (int i = 0; i < count; i++) sigaddset(out_set, signals[i]);
-    return pthread_sigmask(SIG_BLOCK, out_set, NULL);
+static volatile sig_atomic_t signal_pipe_fd = -1;
+
+static void route_signal(int signo) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)signo;
+    if (signal_pipe_fd >= 0) (void)!write(signal_pipe_fd, &byte, 1);
+    errno = saved;
+}
+
+int mg_route_signal_to_fd(int signo, int write_fd) {
+    signal_pipe_fd = write_fd;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = route_signal;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    return sigaction(signo, &action, NULL);
+}
+
+int mg_restore_signal(int signo) {
+    return signal(signo, SIG_DFL) == SIG_ERR ? -1 : 0;
 }

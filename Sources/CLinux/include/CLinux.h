@@ -1,7 +1,9 @@
 // Linux calls that Glibc's Swift overlay does not import: epoll, eventfd,
-// timerfd, signalfd, accept4, pipe2 and crypt(3). Thin wrappers only; every
-// policy lives in Swift. _GNU_SOURCE is defined in the .c file, never here
-// (it clashes with the OpenSSL module over fd_set).
+// accept4, pipe2, crypt(3) and a sigaction self-pipe. Thin wrappers only;
+// every policy lives in Swift. (Timers use epoll_wait's timeout; signals use
+// the self-pipe rather than signalfd, see mg_route_signal_to_fd.)
+// _GNU_SOURCE is defined in the .c file, never here: it clashes with the
+// OpenSSL module over fd_set.
 #ifndef CLINUX_H
 #define CLINUX_H
 
@@ -11,8 +13,6 @@
 #include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/timerfd.h>
-#include <sys/signalfd.h>
 
 int mg_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 int mg_pipe2(int fds[2], int flags);
@@ -23,9 +23,14 @@ int mg_crypt(const char *phrase, const char *setting, char *out, int out_size);
 /// crypt_gensalt_rn for a prefix such as "$y$" or "$6$" (count 0 = default).
 int mg_crypt_gensalt(const char *prefix, unsigned long count, char *out, int out_size);
 
-/// Ignore SIGPIPE process-wide; block the given set in the calling thread.
+/// Ignore SIGPIPE process-wide.
 int mg_ignore_sigpipe(void);
-int mg_block_signals(const int *signals, int count, sigset_t *out_set);
+/// Route a signal to a self-pipe: a sigaction handler writes the signal
+/// number as one byte to write_fd (non-blocking). Works whatever the signal
+/// masks of the process's threads are, which signalfd does not.
+int mg_route_signal_to_fd(int signo, int write_fd);
+/// Restore the default action for a signal routed earlier.
+int mg_restore_signal(int signo);
 
 static const int MG_EPOLLIN = EPOLLIN;
 static const int MG_EPOLLOUT = EPOLLOUT;
