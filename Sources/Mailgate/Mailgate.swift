@@ -1,1 +1,0 @@
-// Mailgate: see Package.swift for the layering.
