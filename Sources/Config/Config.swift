@@ -1,1 +1,0 @@
-// Config: see Package.swift for the layering.

@@ -1,0 +1,128 @@
+// Upstream accounts, gateway users, webhooks and the priority classes: the
+// [[account]], [[user]] and [[webhook]] parts of the typed config. Names are
+// unique and every reference (user -> account, imap_account, trusted_user)
+// names something defined; the loader guarantees both.
+
+/// The five priority classes. `Comparable` by urgency: `.critical > .high > ... > .bulk`,
+/// so capping a request is `min(requested, user.maxPriority)`. `allCases` lists highest first.
+public enum Priority: String, Sendable, Hashable, CaseIterable, Comparable, CustomStringConvertible {
+    case critical, high, normal, low, bulk
+
+    /// 4 for critical down to 0 for bulk.
+    public var urgency: Int {
+        switch self {
+        case .critical: return 4
+        case .high: return 3
+        case .normal: return 2
+        case .low: return 1
+        case .bulk: return 0
+        }
+    }
+
+    public static func < (lhs: Priority, rhs: Priority) -> Bool { lhs.urgency < rhs.urgency }
+
+    public var description: String { rawValue }
+}
+
+/// How mailgate logs in to an upstream account.
+public enum UpstreamCredential: Sendable, Equatable {
+    /// No AUTH at all (a local smarthost or sink).
+    case none
+    /// AUTH PLAIN/LOGIN with the password read from this secret file.
+    case passwordFile(String)
+    /// XOAUTH2 with the bearer token read from this secret file.
+    case oauth2TokenFile(String)
+}
+
+/// Sending limits of one account; nil means no limit of that kind.
+public struct AccountLimits: Sendable, Equatable {
+    public var perMinute: Int?
+    public var perHour: Int?
+    public var perDay: Int?
+
+    public init(perMinute: Int? = nil, perHour: Int? = nil, perDay: Int? = nil) {
+        self.perMinute = perMinute
+        self.perHour = perHour
+        self.perDay = perDay
+    }
+}
+
+/// A warm-up plan: the daily cap in week 1, 2, ... of the account's age; after the last week, no cap.
+public struct WarmupPlan: Sendable, Equatable {
+    public var started: CalendarDate
+    public var dailyPerWeek: [Int]
+
+    /// The cap for an account `ageInDays` days after `started` (day 0 is in week 1); nil once warm.
+    public func dailyCap(ageInDays: Int) -> Int? {
+        guard ageInDays >= 0 else { return dailyPerWeek.first }
+        let week = ageInDays / 7
+        return week < dailyPerWeek.count ? dailyPerWeek[week] : nil
+    }
+}
+
+public struct AccountConfig: Sendable, Equatable {
+    public static let defaultWeight = 1
+    public static let defaultMaxConnections = 2
+
+    /// Unique; letters, digits, `.`, `_`, `-`, `@` (used in logs, metrics and the database).
+    public var name: String
+    /// The account's own mailbox address.
+    public var address: String
+    /// Senders this account may carry; defaults to exactly `address`.
+    public var sendAs: [SendAsPattern]
+    public var smtp: UpstreamURL
+    public var imap: UpstreamURL?
+    /// Login name; defaults to `address` when a credential is set, nil without one.
+    public var username: String?
+    public var credential: UpstreamCredential
+    /// Extra CA bundle for the upstream's certificate; system CAs otherwise.
+    public var caFile: String?
+    /// Share of traffic relative to other accounts, at least 1.
+    public var weight: Int
+    /// Parallel upstream SMTP sessions, at least 1.
+    public var maxConnections: Int
+    public var limits: AccountLimits
+    public var warmup: WarmupPlan?
+
+    /// Whether this account may carry mail from `sender`.
+    public func maySendAs(_ sender: String) -> Bool {
+        sendAs.contains { $0.matches(sender) }
+    }
+}
+
+public struct UserConfig: Sendable, Equatable {
+    public static let defaultPriority = Priority.normal
+
+    /// Unique login name for SMTP AUTH and IMAP LOGIN.
+    public var name: String
+    /// crypt(3) hash: yescrypt (`$y$`) or SHA-512-crypt (`$6$`).
+    public var passwordHash: String
+    /// Senders this user may use (envelope and From:).
+    public var sendAs: [SendAsPattern]
+    /// Names of accounts this user's mail may leave through (each defined, none repeated).
+    public var accounts: [String]
+    /// Class of a message that asks for none.
+    public var priority: Priority
+    /// Highest class this user may ask for; never below `priority`.
+    public var maxPriority: Priority
+    /// Account whose IMAP server this user reaches through the proxy (it has an `imap` URL).
+    public var imapAccount: String?
+
+    /// Whether this user may send as `sender`.
+    public func maySendAs(_ sender: String) -> Bool {
+        sendAs.contains { $0.matches(sender) }
+    }
+}
+
+public struct WebhookConfig: Sendable, Equatable {
+    /// Event names a webhook may subscribe to (the email_events vocabulary).
+    public static let knownEvents: [String] = [
+        "queued", "sent", "deferred", "failed", "bounced_hard", "bounced_soft", "delayed",
+        "delivered", "complained", "unsubscribed", "suppressed",
+    ]
+
+    public var url: WebURL
+    public var events: [String]
+    /// Key that signs each request body; nil: requests are unsigned.
+    public var secretFile: String?
+}
