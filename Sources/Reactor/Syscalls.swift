@@ -66,13 +66,17 @@ enum Sys {
         return value
     }
 
+}
+
+extension Reactor {
     /// Raises the soft limit on open descriptors to the hard limit: 10,000
     /// sessions need more than the usual 1024.
     public static func raiseDescriptorLimit() {
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        guard getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
         limit.rlim_cur = limit.rlim_max
-        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        _ = setrlimit(resource, &limit)
     }
 }
 
