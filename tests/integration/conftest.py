@@ -1,0 +1,129 @@
+"""Fixtures for driving the built mailgate binary over 127.0.0.1.
+
+Every process a test starts is stopped by the fixture that started it; every
+wait is bounded. MAILGATE_BIN names the binary (scripts/test.sh sets it)."""
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("MAILGATE_BIN", str(REPO / ".build/debug/mailgate"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port}")
+
+
+def run(*args, input=None, env=None, cwd=None, timeout=60):
+    return subprocess.run([BIN, *args], input=input, capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=timeout)
+
+
+class Mailgate:
+    """A `mailgate serve` process with its own config in a temp dir."""
+
+    def __init__(self, workdir, config_text, env=None):
+        self.workdir = Path(workdir)
+        self.config = self.workdir / "mailgate.toml"
+        self.config.write_text(config_text)
+        self.log = self.workdir / "serve.log"
+        self.env = dict(os.environ, **(env or {}))
+        self.proc = None
+
+    def start(self, wait_ports=()):
+        self._log_file = open(self.log, "w")
+        self.proc = subprocess.Popen([BIN, "serve", "--config", str(self.config)], cwd=self.workdir,
+                                     stdout=self._log_file, stderr=subprocess.STDOUT, env=self.env)
+        for port in wait_ports:
+            wait_for_port(port)
+        return self
+
+    def signal(self, signo):
+        self.proc.send_signal(signo)
+
+    def wait_log(self, needle, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log.read_text()
+            if needle in text:
+                return text
+            time.sleep(0.05)
+        raise TimeoutError(f"{needle!r} not in log:\n{self.log.read_text()}")
+
+    def stop(self, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self._log_file.close()
+        return self.proc.returncode if self.proc else None
+
+
+@pytest.fixture
+def mailgate_factory(tmp_path):
+    started = []
+
+    def make(config_text, env=None):
+        instance = Mailgate(tmp_path, config_text, env)
+        started.append(instance)
+        return instance
+
+    yield make
+    for instance in started:
+        instance.stop()
+
+
+def basic_config(ports, extra="", tls_dir=None):
+    tls_dir = tls_dir or REPO / "certs"
+    return f"""
+[server]
+hostname = "mail.example.test"
+drain_timeout = "5s"
+
+[tls]
+certificate = "{tls_dir}/server.crt"
+private_key = "{tls_dir}/server.key"
+
+[submission]
+listen = ["127.0.0.1:{ports[0]}"]
+listen_tls = ["127.0.0.1:{ports[1]}"]
+
+[imap]
+listen = ["127.0.0.1:{ports[2]}"]
+listen_tls = ["127.0.0.1:{ports[3]}"]
+
+[[account]]
+name = "sink"
+address = "sink@example.test"
+send_as = ["*@example.test"]
+smtp = "smtp+plain://127.0.0.1:2525"
+
+[[user]]
+name = "dev"
+password_hash = "$6$saltsaltsalt$PMWE8DTlam1JU37Piyk43bHcMxTJq6sgu5DKB0/tGPjanN35jcY68QkpDfPFUGPWX5uCxIQkSPzMmqEiVNgts."
+send_as = ["*@example.test"]
+accounts = ["sink"]
+{extra}
+"""
