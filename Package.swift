@@ -38,17 +38,18 @@ let package = Package(
         .target(name: "Reactor", dependencies: ["CLinux", "MailCore", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .target(name: "TLS", dependencies: ["COpenSSL", "CSSLShim", "Reactor", "MailCore"], swiftSettings: strict),
+        .target(name: "Auth", dependencies: ["CSASL", "CLinux", "COpenSSL", "Reactor"], swiftSettings: strict),
         .target(name: "Postgres", dependencies: ["CLibPQ", "Reactor", "MailCore", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
 
         // Services and wiring
         .target(name: "Mailgate",
                 dependencies: ["MailCore", "Config", "SMTPProtocol", "IMAPProtocol", "MIME", "Bounce",
-                               "Reactor", "TLS", "Postgres", "CLinux",
+                               "Reactor", "TLS", "Postgres", "Auth",
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(name: "mailgate",
-                          dependencies: ["Mailgate", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          dependencies: ["Mailgate", "Auth", "Config", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
 
         // Tests
@@ -59,7 +60,7 @@ let package = Package(
         .testTarget(name: "BounceTests", dependencies: ["MIME", "Bounce"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"], swiftSettings: strict),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "Reactor"], swiftSettings: strict),
+        .testTarget(name: "AuthTests", dependencies: ["Auth", "Reactor"], swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Reactor"], swiftSettings: strict),
-        .testTarget(name: "MailgateTests", dependencies: ["Mailgate", "mailgate"], swiftSettings: strict),
     ]
 )

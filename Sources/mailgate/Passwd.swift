@@ -1,4 +1,5 @@
 import ArgumentParser
+import Auth
 import Mailgate
 
 struct Passwd: ParsableCommand {

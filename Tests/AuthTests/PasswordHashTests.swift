@@ -1,4 +1,4 @@
-import Mailgate
+import Auth
 import Testing
 
 @Suite struct PasswordHashTests {
