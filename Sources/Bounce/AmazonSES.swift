@@ -51,7 +51,10 @@ enum AmazonSES {
 
     private static func parse(_ text: String) -> [String: Any]? {
         guard let start = text.firstIndex(of: "{"), let end = text.lastIndex(of: "}"), start < end else { return nil }
-        let json = Data(text[start...end].utf8)
+        // MTAs split lines over 990 octets as "!" CRLF SP (Sendmail); undo that inside the JSON.
+        let joined = String(text[start...end]).replacingOccurrences(of: "!\r\n ", with: "")
+            .replacingOccurrences(of: "!\n ", with: "")
+        let json = Data(joined.utf8)
         return (try? JSONSerialization.jsonObject(with: json)) as? [String: Any]
     }
 }

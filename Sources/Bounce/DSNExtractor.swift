@@ -9,6 +9,7 @@ enum DSNExtractor {
     static func extract(_ view: MessageView) -> [RecipientResult]? {
         let ownStatus = view.message.root.ownParts.first { $0.deliveryStatus != nil }?.deliveryStatus
         guard let status = ownStatus ?? view.message.root.allParts.first(where: { $0.deliveryStatus != nil })?.deliveryStatus
+            ?? inlineStatus(view)
         else { return nil }
         var results: [RecipientResult] = []
         var seen = Set<String>()
@@ -31,14 +32,25 @@ enum DSNExtractor {
         return results
     }
 
+    /// DSN fields pasted into a plain-text body (forwarded or MIME-less notices).
+    static func inlineStatus(_ view: MessageView) -> DeliveryStatus? {
+        let lines = view.fullText.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" })
+        guard let start = lines.firstIndex(where: { $0.lowercased().hasPrefix("final-recipient:") }) else { return nil }
+        var groupStart = start
+        while groupStart > 0, !lines[groupStart - 1].trimmingCharacters(in: .whitespaces).isEmpty { groupStart -= 1 }
+        let text = lines[groupStart...].joined(separator: "\n")
+        let status = DeliveryStatus.parse(Array(text.utf8)[...])
+        return status.recipients.isEmpty ? nil : status
+    }
+
     static func recipientAddress(_ group: Headers) -> String? {
         for name in ["Final-Recipient", "Original-Recipient", "X-Actual-Recipient"] {
             guard let field = group.first(name) else { continue }
             let value = DeliveryStatus.typedValue(field.value).value
-            if let parsed = AddressList.parse(value).first(where: { $0.address.contains("@") }) {
-                return parsed.address.lowercased()
-            }
+            let parsed = AddressList.parse(value).first(where: { $0.address.contains("@") })?.address.lowercased()
+            if let parsed, parsed.hasPrefix("\"") { return parsed }
             if let scanned = TextScanner.addresses(in: value).first { return scanned.address }
+            if let parsed { return parsed }
         }
         return nil
     }

@@ -1,5 +1,5 @@
 // RFC 5965 feedback reports (multipart/report; report-type=feedback-report,
-// or any message/feedback-report part): one complaint per Original-Rcpt-To,
+// or any message/feedback-report part, or Microsoft JMRP): one complaint per Original-Rcpt-To,
 // else per Removal-Recipient, else per recipient of the returned message.
 // Complaints are not bounces: reason "feedback", no kind, no status.
 import MIME
@@ -9,7 +9,9 @@ enum FeedbackExtractor {
         let root = view.message.root
         if root.contentType.mimeType == "multipart/report",
            root.contentType.parameters["report-type"]?.lowercased() == "feedback-report" { return true }
-        return root.ownParts.contains { $0.contentType.mimeType == "message/feedback-report" }
+        if root.ownParts.contains(where: { $0.contentType.mimeType == "message/feedback-report" }) { return true }
+        // Microsoft JMRP: the complained-about message attached with X-HmXmrOriginalRecipient.
+        return view.originalHeaders?.contains("X-HmXmrOriginalRecipient") == true
     }
 
     static func extract(_ view: MessageView) -> [RecipientResult] {
@@ -20,6 +22,9 @@ enum FeedbackExtractor {
             recipients = fields.all(name).flatMap { field in
                 AddressList.parse(field.rawValue).map { $0.address.lowercased() }.filter { $0.contains("@") }
             }
+        }
+        if recipients.isEmpty, let original = view.originalHeaders {
+            recipients = MessageView.addresses(original, ["X-HmXmrOriginalRecipient"])
         }
         if recipients.isEmpty { recipients = view.originalRecipients }
         var seen = Set<String>()

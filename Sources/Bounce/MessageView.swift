@@ -14,6 +14,8 @@ struct MessageView {
     let toAddresses: [String]
     let noticeText: String
     let noticeLines: [String]
+    /// All top-level text, including what follows the original-message marker.
+    let fullText: String
     let originalHeaders: Headers?
 
     init(_ message: MIMEMessage) {
@@ -21,8 +23,9 @@ struct MessageView {
         headers = message.headers
         subject = headers.first("Subject")?.decodedValue ?? ""
         fromAddresses = Self.addresses(headers, ["From", "Sender"])
-        toAddresses = Self.addresses(headers, ["To", "Delivered-To", "X-Original-To"])
+        toAddresses = Self.addresses(headers, ["To"])
         let (text, embeddedHeaders) = Self.collectText(message.root)
+        fullText = text
         let cut = Self.cutAtOriginal(text)
         noticeText = cut.notice
         noticeLines = cut.notice.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" }).map(String.init)
@@ -132,7 +135,7 @@ struct MessageView {
         let decorated = lower.hasPrefix("-") || lower.hasPrefix("=") || lower.hasPrefix("*") || lower.hasPrefix("_")
         let announcing = lower.contains("follow") || lower.contains("below") || lower.contains("is a copy")
             || lower.contains("included") || lower.contains("attached")
-        return decorated || announcing
+        return decorated || (announcing && lower.count <= 64 && !lower.contains("you"))
     }
 
     private static func isHeaderStart(_ line: String) -> Bool {

@@ -46,15 +46,13 @@ enum TextBounceExtractor {
         return temporary.contains { text.contains($0) } && !permanent.contains { text.contains($0) }
     }
 
-    /// Failed recipients in order: X-Failed-Recipients, then addresses in recipient position in the notice.
+    /// Failed recipients in order: addresses in recipient position in the notice (checked against
+    /// X-Failed-Recipients when both exist), then weaker evidence.
     static func findRecipients(_ view: MessageView) -> [String] {
-        let failedHeader = view.headers.all("X-Failed-Recipients").flatMap { field in
+        let failedHeader = unique(view.headers.all("X-Failed-Recipients").flatMap { field in
             TextScanner.addresses(in: field.value).map(\.address)
-        }
-        if !failedHeader.isEmpty { return unique(failedHeader) }
-
-        let excluded = Set(view.fromAddresses + view.toAddresses + view.originalSenders
-                           + VIEWHelpers.returnPath(view))
+        })
+        let bounceParties = Set(view.fromAddresses + MessageView.addresses(view.headers, ["To", "Return-Path", "Reply-To"]))
         var strong: [String] = []
         var weak: [String] = []
         var headerLike: [String] = []
@@ -62,7 +60,7 @@ enum TextBounceExtractor {
             let found = TextScanner.addresses(in: line)
             guard !found.isEmpty else { continue }
             let lower = line.lowercased()
-            for (address, offset) in found where !excluded.contains(address) {
+            for (address, offset) in found {
                 if isHeaderLikeLine(lower) { headerLike.append(address); continue }
                 if isRecipientPosition(line: line, lower: lower, address: address, offset: offset) {
                     strong.append(address)
@@ -71,15 +69,27 @@ enum TextBounceExtractor {
                 }
             }
         }
+        // The bounce's own parties and the original sender are only recipients when nothing else is.
+        let senders = Set(view.originalSenders).union(bounceParties)
+        func withoutSenders(_ pool: [String]) -> [String] {
+            let filtered = pool.filter { !senders.contains($0) }
+            return filtered.isEmpty ? pool : filtered
+        }
+        strong = unique(withoutSenders(strong))
+        if !failedHeader.isEmpty {
+            let named = strong.filter { !bounceParties.contains($0) }
+            return named.isEmpty || named.contains(where: failedHeader.contains) ? failedHeader : named
+        }
+        if !strong.isEmpty { return strong }
         let originalTo = Set(view.originalRecipients)
-        for pool in [strong, weak, headerLike] where !pool.isEmpty {
+        for pool in [weak, headerLike] {
             let addressed = pool.filter { originalTo.contains($0) }
             if !addressed.isEmpty { return unique(addressed) }
-            if pool == strong { return unique(strong) }
         }
-        if !headerLike.isEmpty { return unique(headerLike) }
         if view.originalRecipients.count == 1 { return view.originalRecipients }
-        return []
+        weak = weak.filter { !bounceParties.contains($0) }
+        if !weak.isEmpty { return unique(withoutSenders(weak)) }
+        return unique(headerLike.filter { !bounceParties.contains($0) })
     }
 
     static func isHeaderLikeLine(_ lower: String) -> Bool {

@@ -168,7 +168,8 @@ public enum AddressList {
     }
 
     private static func needsQuoting(_ text: String) -> Bool {
-        text.isEmpty || text.utf8.contains { $0 <= 32 || $0 == 127 || "()<>[]:;@\\,\"".utf8.contains($0) }
+        text.isEmpty || text.hasPrefix(".") || text.hasSuffix(".") || text.contains("..")
+            || text.utf8.contains { $0 <= 32 || $0 == 127 || "()<>[]:;@\\,\"".utf8.contains($0) }
     }
 
     private static func quote(_ text: String) -> String {

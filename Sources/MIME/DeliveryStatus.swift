@@ -7,7 +7,7 @@ public struct DeliveryStatus: Sendable, Equatable {
     public var perMessage: Headers
     public var recipients: [Headers]
 
-    static func parse(_ bytes: ArraySlice<UInt8>) -> DeliveryStatus {
+    public static func parse(_ bytes: ArraySlice<UInt8>) -> DeliveryStatus {
         var groups: [Headers] = []
         var index = bytes.startIndex
         while index < bytes.endIndex, groups.count < 10_000 {
