@@ -55,11 +55,12 @@ enum DSNExtractor {
         return nil
     }
 
-    /// The Status field unless it is generic (X.0.0) or absent and the diagnostic names a specific code.
+    /// The code the remote server gave in the diagnostic (when specific and of the same class) over the
+    /// reporting MTA's Status field, which often translates it badly; reply code class as a last resort.
     static func chooseStatus(field: String?, diagnostic: String, notice: String) -> String? {
         let declared = field.flatMap { TextScanner.statusCodes(in: $0).first }.flatMap(StatusCode.init)
-        let candidates = (TextScanner.statusCodes(in: diagnostic) + TextScanner.statusCodes(in: notice)).compactMap(StatusCode.init)
-        if let declared, !declared.isGeneric { return declared.text }
+        let candidates = (TextScanner.statusCodes(in: diagnostic) + TextScanner.statusCodes(in: notice))
+            .compactMap(StatusCode.init).filter { $0.klass != 2 }
         if let specific = candidates.first(where: { !$0.isGeneric && (declared == nil || $0.klass == declared?.klass) }) {
             return specific.text
         }

@@ -3,17 +3,41 @@
 // published MTA messages (Postfix, Exim, Sendmail, Exchange, Gmail, Yahoo...);
 // the first matching rule wins, so sender-side and list-based rejections come
 // before the address rules whose words they share.
+import Foundation
 
 enum ReasonRules {
-    /// Precise statuses decide alone; others leave room for the text.
+    /// Precise statuses decide unless the text names a reason that cannot be an address problem;
+    /// then the text, then the status class. The SMTP command in the text adjusts the result:
+    /// "user unknown" after DATA means the address was accepted and content was refused
+    /// (Japanese carriers answer filtered mail that way); a refusal after MAIL FROM is about the sender.
     static func reason(status: String?, diagnostic: String, action: DeliveryAction?) -> BounceReason {
         let code = status.flatMap(StatusCode.init)
-        if let code, let precise = preciseReason(code) { return precise }
-        if let textual = textReason(diagnostic) { return textual }
-        if let code, let general = generalReason(code) { return general }
-        if action == .delayed { return .expired }
-        return .undefined
+        let textual = textReason(diagnostic)
+        var chosen: BounceReason
+        if let code, let precise = preciseReason(code) {
+            chosen = precise
+            if let textual, overridesStatus.contains(textual) { chosen = textual }
+        } else if let textual {
+            chosen = textual
+        } else if let code, let general = generalReason(code) {
+            chosen = general
+        } else {
+            chosen = action == .delayed ? .expired : .undefined
+        }
+        switch SMTPCommandScan.failedCommand(diagnostic) {
+        case .data where chosen == .userUnknown:
+            chosen = .filtered
+        case .mailFrom where [.userUnknown, .hostUnknown, .undefined, .syntaxError].contains(chosen):
+            chosen = .rejected
+        case .data, .mailFrom, .rcptTo, .none:
+            break
+        }
+        return chosen
     }
+
+    /// Text reasons that no status code should hide: a full mailbox or a block list is never "user unknown".
+    static let overridesStatus: Set<BounceReason> = [.mailboxFull, .tooManyConn, .speeding, .blocked, .badReputation,
+                                                     .virusDetected, .spamDetected, .notAccept, .mailerError]
 
     static func kind(for reason: BounceReason, status: String?) -> BounceKind? {
         switch reason {
@@ -97,18 +121,23 @@ enum ReasonRules {
     }
 
     static let textRules: [(BounceReason, [String])] = [
+        (.userUnknown, ["recipient address rejected: access denied", "address couldn't be found",
+                        "address could not be found", "couldn't be found", "doesn't have a", "does not have a",
+                        "user not exist"]),
+        (.notAccept, ["does not accept mail", "does not accept email", "not accepting mail", "accepts no mail",
+                      "null mx", "no mail accepted", "indicated no smtp service", "no smtp service"]),
+        (.mailerError, ["mailer error", "command failed", "exit code", "pipe to", "procmail", "command died",
+                        "unknown mailer", "x-unix", "mail.local", "deliver to command"]),
         (.rejected, ["sender address rejected", "sender rejected", "sender verify failed", "domain of sender address",
                      "sender domain must", "sender is not allowed", "sender not allowed", "invalid sender", "bad sender",
                      "sender denied", "not a member of", "you are not a member", "permission to post",
                      "not allowed to post", "envelope sender", "mail from address", "return path", "return-path"]),
-        (.notAccept, ["does not accept mail", "does not accept email", "not accepting mail", "accepts no mail",
-                      "null mx", "no mail accepted"]),
         (.virusDetected, ["virus", "malware", "infected"]),
         (.badReputation, ["poor reputation", "bad reputation", "low reputation", "reputation of", "sender reputation",
                           "ip reputation"]),
         (.blocked, ["blacklist", "blocklist", "block list", "black list", "dnsbl", "spamhaus", "spamcop", "sorbs",
                     "barracuda", "client host rejected", "refused to talk to me", "reverse dns", "ptr record",
-                    "rdns", "your ip", "ip address is", "connection refused by", "banned", "not allowed to send mail",
+                    "rdns", "your ip", "my name was rejected", "helo", "ip address is", "connection refused by", "banned", "not allowed to send mail",
                     "listed at", "listed in", "access denied", "blocked"]),
         (.spamDetected, ["spam", "junk mail", "unsolicited", "bulk mail", "bulk e-mail", "message content rejected"]),
         (.mailboxFull, ["mailbox full", "mailbox is full", "mailbox is over", "box is full", "mailfolder is full",
@@ -132,7 +161,8 @@ enum ReasonRules {
                         "unroutable mail domain", "unknown domain", "name or service not known", "nxdomain",
                         "no mx record", "mx record", "dns error", "domain name not found", "illegal host",
                         "invalid domain", "domain is invalid", "bad destination system", "no such host",
-                        "host or domain name not found", "hostname lookup failed", "domain not exist"]),
+                        "host or domain name not found", "hostname lookup failed", "domain not exist",
+                        "domain is not reachable"]),
         (.userUnknown, ["user unknown", "unknown user", "no such user", "no such mailbox", "no such recipient",
                         "no such account", "no such person", "nosuchuser", "mailbox not found", "mailbox unavailable",
                         "mailbox does not exist", "mailbox doesn't exist", "user does not exist", "user doesn't exist",
@@ -144,8 +174,7 @@ enum ReasonRules {
                         "unroutable address", "no mailbox", "no mail box", "not a valid user", "is not a valid mailbox",
                         "bad recipient", "unknown local part", "invalid final delivery userid", "not recognized",
                         "not recognised", "does not have a mailbox", "not our customer", "unknown or illegal alias",
-                        "is not a known user", "no such local user", "user invalid", "recipient rejected",
-                        "recipient address rejected", "undeliverable address", "no valid recipients",
+                        "is not a known user", "no such local user", "user invalid", "undeliverable address", "no valid recipients",
                         "mailbox not available", "email account that you tried to reach", "not listed in"]),
         (.noRelaying, ["relay access denied", "relaying denied", "relay denied", "not permitted to relay",
                        "relay not permitted", "unable to relay", "relaying not allowed", "do not relay",
@@ -171,8 +200,7 @@ enum ReasonRules {
                          "routing loop", "too many hops", "hop count", "loop detected", "network error",
                          "name server", "dns lookup", "temporary lookup failure"]),
         (.systemFull, ["insufficient system storage", "system storage", "disk full", "out of disk", "no space left"]),
-        (.mailerError, ["mailer error", "command failed", "exit code", "pipe to", "procmail", "command died",
-                        "permission denied", "unknown mailer", "x-unix", "mail.local", "deliver to command"]),
+        (.mailerError, ["permission denied"]),
         (.systemError, ["system error", "internal error", "server error", "local error", "temporarily unavailable",
                         "service unavailable", "system failure", "configuration error", "system not available",
                         "internal system error", "resources temporarily", "try again later"]),
@@ -200,4 +228,37 @@ struct StatusCode: Equatable {
 
     var text: String { "\(klass).\(subject).\(detail)" }
     var isGeneric: Bool { subject == 0 && detail == 0 }
+}
+
+enum SMTPCommand {
+    case mailFrom
+    case rcptTo
+    case data
+}
+
+enum SMTPCommandScan {
+    /// The SMTP command a failure answered, as MTAs state it ("after RCPT TO", "in reply to end of DATA
+    /// command", a Sendmail transcript's last ">>> " line, m-FILTER's "SMTP command" section).
+    static func failedCommand(_ text: String) -> SMTPCommand? {
+        let lower = ReasonRules.normalise(text)
+        let phrases: [(String, SMTPCommand)] = [
+            ("after end of data", .data), ("in reply to end of data command", .data), ("in reply to data command", .data),
+            ("after data", .data), ("smtp command data", .data), ("-------smtp command data", .data),
+            ("after rcpt to", .rcptTo), ("in reply to rcpt to command", .rcptTo),
+            ("after mail from", .mailFrom), ("in reply to mail from command", .mailFrom),
+        ]
+        var best: (index: String.Index, command: SMTPCommand)?
+        for (phrase, command) in phrases {
+            if let range = lower.range(of: phrase), best == nil || range.lowerBound > best!.index {
+                best = (range.lowerBound, command)
+            }
+        }
+        if let transcript = lower.range(of: ">>> ", options: .backwards) {
+            let rest = lower[transcript.upperBound...]
+            let command: SMTPCommand? = rest.hasPrefix("data") ? .data : rest.hasPrefix("rcpt") ? .rcptTo
+                : rest.hasPrefix("mail") ? .mailFrom : nil
+            if let command, best == nil || transcript.lowerBound > best!.index { best = (transcript.lowerBound, command) }
+        }
+        return best?.command
+    }
 }

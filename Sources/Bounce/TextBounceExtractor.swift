@@ -143,6 +143,9 @@ enum TextBounceExtractor {
                     break
                 }
                 if following.lowercased().contains(recipient) { break }
+                // A new unindented reply line (Sendmail transcripts) belongs to another recipient or host.
+                if sawText, let first = following.unicodeScalars.first, ("2"..."5").contains(first),
+                   TextScanner.replyCode(in: String(following.prefix(4))) != nil { break }
                 if MessageView.isOriginalMarker(following) { break }
                 collected.append(following)
                 sawText = true
