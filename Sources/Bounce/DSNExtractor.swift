@@ -59,14 +59,16 @@ enum DSNExtractor {
     /// reporting MTA's Status field, which often translates it badly; reply code class as a last resort.
     static func chooseStatus(field: String?, diagnostic: String, notice: String) -> String? {
         let declared = field.flatMap { TextScanner.statusCodes(in: $0).first }.flatMap(StatusCode.init)
-        let candidates = (TextScanner.statusCodes(in: diagnostic) + TextScanner.statusCodes(in: notice))
-            .compactMap(StatusCode.init).filter { $0.klass != 2 }
-        if let specific = candidates.first(where: { !$0.isGeneric && (declared == nil || $0.klass == declared?.klass) }) {
-            return specific.text
+        func specific(_ text: String) -> StatusCode? {
+            TextScanner.statusCodes(in: text).compactMap(StatusCode.init)
+                .first { $0.klass != 2 && !$0.isGeneric && (declared == nil || $0.klass == declared?.klass) }
         }
+        if let fromDiagnostic = specific(diagnostic) { return fromDiagnostic.text }
+        if let declared, !declared.isGeneric { return declared.text }
+        if let fromNotice = specific(notice) { return fromNotice.text }
         if let declared { return declared.text }
         if let reply = TextScanner.replyCode(in: diagnostic) { return "\(reply / 100).0.0" }
-        return candidates.first?.text
+        return nil
     }
 
     static func inferredAction(_ status: String?) -> DeliveryAction? {

@@ -19,7 +19,7 @@ enum TextBounceExtractor {
             if recipients.count == 1, ReasonRules.textReason(block) == nil, TextScanner.statusCodes(in: block).isEmpty {
                 block = block.isEmpty ? wholeNotice : block + " " + wholeNotice
             }
-            let codes = TextScanner.statusCodes(in: block).compactMap(StatusCode.init)
+            let codes = TextScanner.statusCodes(in: block).compactMap(StatusCode.init).filter { $0.klass != 2 }
             var status = (codes.first { !$0.isGeneric } ?? codes.first)?.text
             let reply = TextScanner.replyCode(in: block)
             if status == nil, let reply { status = "\(reply / 100).0.0" }
