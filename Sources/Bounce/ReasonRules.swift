@@ -10,7 +10,7 @@ enum ReasonRules {
     /// then the text, then the status class. The SMTP command in the text adjusts the result:
     /// "user unknown" after DATA means the address was accepted and content was refused
     /// (Japanese carriers answer filtered mail that way); a refusal after MAIL FROM is about the sender.
-    static func reason(status: String?, diagnostic: String, action: DeliveryAction?) -> BounceReason {
+    static func reason(status: String?, diagnostic: String, action: DeliveryAction?, context: String = "") -> BounceReason {
         let code = status.flatMap(StatusCode.init)
         let textual = textReason(diagnostic)
         var chosen: BounceReason
@@ -24,7 +24,7 @@ enum ReasonRules {
         } else {
             chosen = action == .delayed ? .expired : .undefined
         }
-        switch SMTPCommandScan.failedCommand(diagnostic) {
+        switch SMTPCommandScan.failedCommand(context.isEmpty ? diagnostic : diagnostic + " " + context) {
         case .data where chosen == .userUnknown:
             chosen = .filtered
         case .mailFrom where [.userUnknown, .hostUnknown, .undefined, .syntaxError].contains(chosen):
@@ -122,12 +122,12 @@ enum ReasonRules {
 
     static let textRules: [(BounceReason, [String])] = [
         (.userUnknown, ["recipient address rejected: access denied", "address couldn't be found",
-                        "address could not be found", "couldn't be found", "doesn't have a", "does not have a",
+                        "address could not be found", "couldn't be found", "user doesn't have", "user does not have",
                         "user not exist"]),
         (.notAccept, ["does not accept mail", "does not accept email", "not accepting mail", "accepts no mail",
                       "null mx", "no mail accepted", "indicated no smtp service", "no smtp service"]),
         (.mailerError, ["mailer error", "command failed", "exit code", "pipe to", "procmail", "command died",
-                        "unknown mailer", "x-unix", "mail.local", "deliver to command"]),
+                        "unknown mailer", "x-unix", "deliver to command"]),
         (.rejected, ["sender address rejected", "sender rejected", "sender verify failed", "domain of sender address",
                      "sender domain must", "sender is not allowed", "sender not allowed", "invalid sender", "bad sender",
                      "sender denied", "not a member of", "you are not a member", "permission to post",
@@ -182,7 +182,7 @@ enum ReasonRules {
                        "not allowed to relay", "relaying to", "cannot relay", "relay not allowed"]),
         (.tooManyConn, ["too many connections", "too many concurrent", "too many sessions", "connection limit",
                         "too many simultaneous", "too many smtp sessions", "throttl"]),
-        (.speeding, ["too many messages", "sending rate", "rate exceeded", "rate limit", "exceeded the rate"]),
+        (.speeding, ["too many recipients this", "sent to too many recipients", "too many messages", "sending rate", "rate exceeded", "rate limit", "exceeded the rate"]),
         (.authFailure, ["dmarc", "spf", "dkim", "unauthenticated email", "sender policy framework"]),
         (.securityError, ["authentication required", "tls required", "encryption required", "starttls",
                           "secure connection", "certificate", "must be authenticated", "authentication failed",

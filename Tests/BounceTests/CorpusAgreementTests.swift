@@ -51,6 +51,7 @@ struct Agreement {
     var kindCompared = 0, kindAgreed = 0
     var reasonCompared = 0, reasonAgreed = 0
     var filesCompared = 0, filesAgreed = 0
+    var unlabelledFiles = 0, unlabelledFound = 0
     var notes: [String] = []
 
     static func ratio(_ part: Int, _ whole: Int) -> Double { whole == 0 ? 1 : Double(part) / Double(whole) }
@@ -70,7 +71,9 @@ func measureCorpus() throws -> Agreement {
         let fileLabels = byFile[file] ?? []
         // Sisimai 4.25 cannot parse DragonFly and Mimecast bounces (null labels): nothing to compare.
         guard fileLabels.contains(where: { $0.recipient != nil }) else {
-            agreement.notes.append("unlabelled \(file): ours is_bounce=\(report.isBounce) \(report.recipients.map(\.recipient))")
+            agreement.notes.append("unlabelled \(file): ours is_bounce=\(report.isBounce) \(report.recipients.map { "\($0.recipient) \($0.status ?? "-") \($0.reason.rawValue)" })")
+            agreement.unlabelledFiles += 1
+            if report.isBounce, !report.recipients.isEmpty { agreement.unlabelledFound += 1 }
             continue
         }
         agreement.filesCompared += 1
@@ -118,6 +121,6 @@ func corpusAgreementWithSisimai() throws {
         for note in agreement.notes { print(note) }
     }
     func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
-    print("corpus agreement: recipients \(agreement.recipientsFound)/\(agreement.recipientsLabelled) \(percent(agreement.recipientRate)) (extra \(agreement.recipientsExtra)), statuses \(agreement.statusAgreed)/\(agreement.statusCompared) \(percent(agreement.statusRate)), hard/soft \(agreement.kindAgreed)/\(agreement.kindCompared) \(percent(agreement.kindRate)), reasons \(agreement.reasonAgreed)/\(agreement.reasonCompared) \(percent(agreement.reasonRate)), is_bounce \(agreement.filesAgreed)/\(agreement.filesCompared) \(percent(agreement.fileRate))")
+    print("corpus agreement: recipients \(agreement.recipientsFound)/\(agreement.recipientsLabelled) \(percent(agreement.recipientRate)) (extra \(agreement.recipientsExtra)), statuses \(agreement.statusAgreed)/\(agreement.statusCompared) \(percent(agreement.statusRate)), hard/soft \(agreement.kindAgreed)/\(agreement.kindCompared) \(percent(agreement.kindRate)), reasons \(agreement.reasonAgreed)/\(agreement.reasonCompared) \(percent(agreement.reasonRate)), is_bounce \(agreement.filesAgreed)/\(agreement.filesCompared) \(percent(agreement.fileRate)); bounces Sisimai could not parse found \(agreement.unlabelledFound)/\(agreement.unlabelledFiles)")
     #expect(agreement.recipientRate >= 0.0)
 }
