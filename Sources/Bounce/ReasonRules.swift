@@ -253,10 +253,18 @@ enum SMTPCommandScan {
                 best = (range.lowerBound, command)
             }
         }
-        if let transcript = lower.range(of: ">>> ", options: .backwards) {
+        // Sendmail transcripts: the command sent just before the first 4xx/5xx answer.
+        let firstError = [lower.range(of: "<<< 5"), lower.range(of: "<<< 4")].compactMap { $0?.lowerBound }.min()
+        let searchEnd = firstError ?? lower.endIndex
+        if let transcript = lower.range(of: ">>> ", options: .backwards, range: lower.startIndex..<searchEnd) {
             let rest = lower[transcript.upperBound...]
-            let command: SMTPCommand? = rest.hasPrefix("data") ? .data : rest.hasPrefix("rcpt") ? .rcptTo
+            var command: SMTPCommand? = rest.hasPrefix("data") ? .data : rest.hasPrefix("rcpt") ? .rcptTo
                 : rest.hasPrefix("mail") ? .mailFrom : nil
+            // With PIPELINING the RCPT answer arrives after DATA was sent; a later "503 need RCPT"
+            // or "no valid recipients" shows that the error answered RCPT, not DATA.
+            if command == .data, ["<<< 503", "need rcpt", "no valid recipients"].contains(where: { lower.contains($0) }) {
+                command = .rcptTo
+            }
             if let command, best == nil || transcript.lowerBound > best!.index { best = (transcript.lowerBound, command) }
         }
         return best?.command
