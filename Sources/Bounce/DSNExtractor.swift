@@ -23,7 +23,8 @@ enum DSNExtractor {
             let code = chooseStatus(field: group["Status"], diagnostic: diagnostic, notice: notice)
             var reasonText = diagnostic
             if ReasonRules.textReason(diagnostic) == nil, !notice.isEmpty { reasonText += " " + notice }
-            let reason = ReasonRules.reason(status: code, diagnostic: reasonText, action: action, context: view.noticeText)
+            let reason = ReasonRules.reason(status: code, diagnostic: reasonText, action: action,
+                                            context: status.recipients.count == 1 ? view.noticeText : "")
             results.append(RecipientResult(
                 recipient: recipient, status: code, action: action ?? inferredAction(code),
                 kind: ReasonRules.kind(for: reason, status: code), reason: reason,

@@ -32,7 +32,8 @@ struct MessageView {
         if let embeddedHeaders {
             originalHeaders = embeddedHeaders
         } else if let rest = cut.original {
-            let parsed = MIMEParser.parse(Array(rest.utf8)).headers
+            let trimmed = rest.drop { $0 == "\n" || $0 == "\r" || $0 == " " || $0 == "\t" }
+            let parsed = MIMEParser.parse(Array(trimmed.utf8)).headers
             originalHeaders = parsed.fields.count >= 2 ? parsed : nil
         } else {
             originalHeaders = nil

@@ -11,6 +11,10 @@ enum ReasonRules {
     /// "user unknown" after DATA means the address was accepted and content was refused
     /// (Japanese carriers answer filtered mail that way); a refusal after MAIL FROM is about the sender.
     static func reason(status: String?, diagnostic: String, action: DeliveryAction?, context: String = "") -> BounceReason {
+        switch action {
+        case .delivered, .relayed, .expanded: return .delivered
+        case .failed, .delayed, .none: break
+        }
         let code = status.flatMap(StatusCode.init)
         let textual = textReason(diagnostic)
         var chosen: BounceReason
@@ -24,7 +28,7 @@ enum ReasonRules {
         } else {
             chosen = action == .delayed ? .expired : .undefined
         }
-        switch SMTPCommandScan.failedCommand(context.isEmpty ? diagnostic : diagnostic + " " + context) {
+        switch SMTPCommandScan.failedCommand(diagnostic) ?? SMTPCommandScan.failedCommand(context) {
         case .data where chosen == .userUnknown:
             chosen = .filtered
         case .mailFrom where [.userUnknown, .hostUnknown, .undefined, .syntaxError].contains(chosen):
@@ -135,6 +139,12 @@ enum ReasonRules {
         (.virusDetected, ["virus", "malware", "infected"]),
         (.badReputation, ["poor reputation", "bad reputation", "low reputation", "reputation of", "sender reputation",
                           "ip reputation"]),
+        (.noRelaying, ["relay access denied", "relaying denied", "relay denied", "not permitted to relay",
+                       "relay not permitted", "unable to relay", "relaying not allowed", "do not relay",
+                       "relay prohibited", "relaying prohibited", "no relaying", "we do not relay",
+                       "not allowed to relay", "relaying to", "cannot relay", "relay not allowed"]),
+        (.tooManyConn, ["too many connections", "too many concurrent", "too many sessions", "connection limit",
+                        "too many simultaneous", "too many smtp sessions", "throttl"]),
         (.blocked, ["blacklist", "blocklist", "block list", "black list", "dnsbl", "spamhaus", "spamcop", "sorbs",
                     "barracuda", "client host rejected", "refused to talk to me", "reverse dns", "ptr record",
                     "rdns", "your ip", "my name was rejected", "helo", "ip address is", "connection refused by", "banned", "not allowed to send mail",
@@ -176,12 +186,6 @@ enum ReasonRules {
                         "not recognised", "does not have a mailbox", "not our customer", "unknown or illegal alias",
                         "is not a known user", "no such local user", "user invalid", "undeliverable address", "no valid recipients",
                         "mailbox not available", "email account that you tried to reach", "not listed in"]),
-        (.noRelaying, ["relay access denied", "relaying denied", "relay denied", "not permitted to relay",
-                       "relay not permitted", "unable to relay", "relaying not allowed", "do not relay",
-                       "relay prohibited", "relaying prohibited", "no relaying", "we do not relay",
-                       "not allowed to relay", "relaying to", "cannot relay", "relay not allowed"]),
-        (.tooManyConn, ["too many connections", "too many concurrent", "too many sessions", "connection limit",
-                        "too many simultaneous", "too many smtp sessions", "throttl"]),
         (.speeding, ["too many recipients this", "sent to too many recipients", "too many messages", "sending rate", "rate exceeded", "rate limit", "exceeded the rate"]),
         (.authFailure, ["dmarc", "spf", "dkim", "unauthenticated email", "sender policy framework"]),
         (.securityError, ["authentication required", "tls required", "encryption required", "starttls",

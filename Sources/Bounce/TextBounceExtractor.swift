@@ -24,7 +24,8 @@ enum TextBounceExtractor {
             let reply = TextScanner.replyCode(in: block)
             if status == nil, let reply { status = "\(reply / 100).0.0" }
             let action: DeliveryAction = delayed ? .delayed : .failed
-            let reason = ReasonRules.reason(status: status, diagnostic: block, action: action)
+            let reason = ReasonRules.reason(status: status, diagnostic: block, action: action,
+                                            context: recipients.count == 1 ? view.noticeText : "")
             return RecipientResult(recipient: recipient, status: status, action: action,
                                    kind: ReasonRules.kind(for: reason, status: status), reason: reason,
                                    diagnostic: diagnosticText(block))

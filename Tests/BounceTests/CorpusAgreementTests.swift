@@ -3,6 +3,16 @@
 // Sisimai did not invent one), hard/soft kind, and bounce/non-bounce per file.
 // Thresholds sit a little below the figures reached; the figures are printed.
 // Set BOUNCE_CORPUS_VERBOSE=1 to print every disagreement.
+//
+// Where Sisimai 4.25 is plainly wrong (these count against us on purpose, no special cases):
+// - NXDOMAIN "Domain name not found" (rfc3464-53/64, rhost-gsuite-04/15): labelled networkerror/soft;
+//   the domain does not exist, so it is hostunknown/hard.
+// - rfc3834-05: an auto-reply announcing a new address ("zukünftig karl@hanz.de"), labelled a bounce.
+// - lhost-postfix-13: kijitora's own group says "Status: 5.2.1 ... User Unknown"; the label carries
+//   5.2.2/mailboxfull from the next recipient's group. rfc3464-01: "550 5.1.1 User Unknown" labelled mailboxfull.
+// - lhost-domino-03: Final-Recipient names neko.example.org; the label takes .com from the prose.
+// - lhost-fml-02/03: mailing-list manager notices (not a member, loop alert), not delivery failures.
+// - Sisimai cannot parse lhost-dragonfly-*: we count how many of those we do recognise.
 import Bounce
 import Foundation
 import Testing
@@ -122,5 +132,11 @@ func corpusAgreementWithSisimai() throws {
     }
     func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
     print("corpus agreement: recipients \(agreement.recipientsFound)/\(agreement.recipientsLabelled) \(percent(agreement.recipientRate)) (extra \(agreement.recipientsExtra)), statuses \(agreement.statusAgreed)/\(agreement.statusCompared) \(percent(agreement.statusRate)), hard/soft \(agreement.kindAgreed)/\(agreement.kindCompared) \(percent(agreement.kindRate)), reasons \(agreement.reasonAgreed)/\(agreement.reasonCompared) \(percent(agreement.reasonRate)), is_bounce \(agreement.filesAgreed)/\(agreement.filesCompared) \(percent(agreement.fileRate)); bounces Sisimai could not parse found \(agreement.unlabelledFound)/\(agreement.unlabelledFiles)")
-    #expect(agreement.recipientRate >= 0.0)
+    // Reached: recipients 98.8%, statuses 98.2%, hard/soft 91.0%, is_bounce 99.0%, unparsed-by-Sisimai 20/20.
+    // Issue targets: >= 95% recipients, >= 90% statuses, >= 90% hard/soft.
+    #expect(agreement.recipientRate >= 0.97)
+    #expect(agreement.statusRate >= 0.96)
+    #expect(agreement.kindRate >= 0.895)
+    #expect(agreement.fileRate >= 0.97)
+    #expect(agreement.unlabelledFound >= agreement.unlabelledFiles - 2)
 }
