@@ -62,7 +62,7 @@ struct MessageView {
                 continue
             }
             if part.contentType.isMultipart {
-                if part.children.isEmpty { pieces.append(Text.decodeLoose(Array(part.rawBody))) }
+                if part.children.isEmpty { pieces.append(Charset.decode(part.rawBody, charset: nil)) }
                 continue
             }
             if part.deliveryStatus != nil { continue }
@@ -144,9 +144,4 @@ struct MessageView {
         return ["received:", "return-path:", "dkim-signature:", "authentication-results:", "arc-seal:",
                 "x-received:", "domainkey-signature:"].contains { lower.hasPrefix($0) }
     }
-}
-
-enum Text {
-    /// UTF-8 when valid, otherwise ISO-8859-1, so text from undeclared charsets is still searchable.
-    static func decodeLoose(_ bytes: [UInt8]) -> String { Charset.decode(bytes, charset: nil) }
 }

@@ -253,7 +253,7 @@ enum SMTPCommandScan {
         ]
         var best: (index: String.Index, command: SMTPCommand)?
         for (phrase, command) in phrases {
-            if let range = lower.range(of: phrase), best == nil || range.lowerBound > best!.index {
+            if let range = lower.range(of: phrase), range.lowerBound > (best?.index ?? lower.startIndex) || best == nil {
                 best = (range.lowerBound, command)
             }
         }
@@ -269,7 +269,9 @@ enum SMTPCommandScan {
             if command == .data, ["<<< 503", "need rcpt", "no valid recipients"].contains(where: { lower.contains($0) }) {
                 command = .rcptTo
             }
-            if let command, best == nil || transcript.lowerBound > best!.index { best = (transcript.lowerBound, command) }
+            if let command, best == nil || transcript.lowerBound > (best?.index ?? lower.startIndex) {
+                best = (transcript.lowerBound, command)
+            }
         }
         return best?.command
     }

@@ -8,9 +8,12 @@
 import Foundation
 
 enum TextBounceExtractor {
+    static let maxRecipients = 500
+
     static func extract(_ view: MessageView) -> [RecipientResult] {
         let lines = view.noticeLines
-        let recipients = findRecipients(view)
+        // Bounded so a notice listing thousands of addresses stays linear enough.
+        let recipients = Array(findRecipients(view).prefix(maxRecipients))
         guard !recipients.isEmpty else { return [] }
         let wholeNotice = TextScanner.collapse(view.noticeText)
         let delayed = isDelayNotice(view)
@@ -169,8 +172,3 @@ enum TextBounceExtractor {
     }
 }
 
-enum VIEWHelpers {
-    static func returnPath(_ view: MessageView) -> [String] {
-        MessageView.addresses(view.headers, ["Return-Path", "Reply-To"])
-    }
-}

@@ -24,7 +24,15 @@ public struct ContentType: Sendable, Equatable {
 
     /// Parses a Content-Type value; nil when there is no usable type/subtype.
     public static func parse(_ raw: [UInt8]) -> ContentType? {
-        let (head, parameters) = ParameterParser.split(raw)
+        var (head, parameters) = ParameterParser.split(raw)
+        // "multipart/mixed boundary=x" (no semicolon): the words after the type are parameters too.
+        let words = head.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        if words.count > 1, let first = words.first {
+            let rest = words.dropFirst().joined(separator: ";")
+            let (_, extra) = ParameterParser.split(Array(("x;" + rest).utf8))
+            for (name, value) in extra.values where parameters.values[name] == nil { parameters.values[name] = value }
+            head = String(first)
+        }
         let pieces = head.split(separator: "/", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         guard pieces.count == 2, !pieces[0].isEmpty, !pieces[1].isEmpty else { return nil }
         return ContentType(type: pieces[0], subtype: pieces[1], parameters: parameters)

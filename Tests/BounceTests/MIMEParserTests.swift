@@ -150,6 +150,11 @@ func Text(_ slice: ArraySlice<UInt8>) -> String { String(decoding: slice, as: UT
     #expect(message.defects.contains(.noBoundaryFound))
 }
 
+@Test func contentTypeWithoutSemicolonKeepsItsBoundary() {
+    let input = "Content-Type: multipart/mixed boundary=\"b\"\n\n--b\n\none\n--b--\n"
+    #expect(MIMEParser.parse(bytes(input)).root.children.map(\.text) == ["one"])
+}
+
 @Test func missingBoundaryParameterFallsBackToText() {
     let message = MIMEParser.parse(bytes("Content-Type: multipart/mixed\n\nbody"))
     #expect(message.root.contentType.mimeType == "text/plain")
