@@ -31,6 +31,9 @@ public enum BounceClassifier {
             }
             return BounceReport(type: .deliveryReceipt, recipients: recipients, originalMessageID: nil, queueID: nil)
         }
+        if let receipt = readReceipt(view) {
+            return BounceReport(type: .deliveryReceipt, recipients: receipt, originalMessageID: nil, queueID: nil)
+        }
         let looksLikeBounce = BounceSignals.looksLikeBounce(view)
         if !looksLikeBounce, AutoReplyDetector.isAutoReply(view) {
             return BounceReport(type: .autoReply, recipients: AutoReplyDetector.extract(view), originalMessageID: nil, queueID: nil)
@@ -39,6 +42,20 @@ public enum BounceClassifier {
         let recipients = TextBounceExtractor.extract(view)
         guard !recipients.isEmpty else { return .none }
         return BounceReport(type: .bounce, recipients: recipients, originalMessageID: nil, queueID: nil)
+    }
+
+    /// RFC 8098 message disposition notifications (read receipts): not bounces.
+    private static func readReceipt(_ view: MessageView) -> [RecipientResult]? {
+        guard let part = view.message.root.ownParts.first(where: {
+            $0.contentType.mimeType == "message/disposition-notification"
+                || $0.contentType.mimeType == "message/global-disposition-notification"
+        }) else { return nil }
+        let fields = HeaderBlockReader.fields(of: part.body)
+        let recipient = fields["Final-Recipient"].map { DeliveryStatus.typedValue($0).value }
+            .flatMap { TextScanner.addresses(in: $0).first?.address } ?? view.fromAddresses.first
+        guard let recipient else { return [] }
+        return [RecipientResult(recipient: recipient, status: nil, action: nil, kind: nil, reason: .delivered,
+                                diagnostic: fields["Disposition"])]
     }
 
     private static func originalField(_ name: String, _ view: MessageView) -> String? {

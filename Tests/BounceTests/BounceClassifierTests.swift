@@ -338,6 +338,27 @@ let bounceCases: [BounceCase] = [
                "complaintFeedbackType":"abuse"}}
                """,
                isBounce: false, recipient: "c@example.com", status: nil, kind: nil, reason: .feedback),
+    BounceCase(name: "RFC 8098 read receipt",
+               message: """
+               From: reader@example.com
+               To: sender@example.org
+               Subject: Read: hello
+               Content-Type: multipart/report; report-type=disposition-notification; boundary="M"
+
+               --M
+               Content-Type: text/plain
+
+               Your message was displayed.
+               --M
+               Content-Type: message/disposition-notification
+
+               Final-Recipient: rfc822; reader@example.com
+               Disposition: manual-action/MDN-sent-manually; displayed
+
+               --M--
+
+               """,
+               isBounce: false, recipient: "reader@example.com", status: nil, kind: nil, reason: .delivered),
     BounceCase(name: "Ordinary mail is not a bounce",
                message: """
                From: friend@example.com
