@@ -28,6 +28,10 @@ enum ReasonRules {
         } else {
             chosen = action == .delayed ? .expired : .undefined
         }
+        // A temporary (4.x.x) network or system error reported as a final failure: the MTA gave up retrying.
+        if action == .failed, code?.klass == 4, [.networkError, .systemError, .undefined].contains(chosen) {
+            chosen = .expired
+        }
         switch SMTPCommandScan.failedCommand(diagnostic) ?? SMTPCommandScan.failedCommand(context) {
         case .data where chosen == .userUnknown:
             chosen = .filtered
@@ -132,7 +136,7 @@ enum ReasonRules {
                       "null mx", "no mail accepted", "indicated no smtp service", "no smtp service"]),
         (.mailerError, ["mailer error", "command failed", "exit code", "pipe to", "procmail", "command died",
                         "unknown mailer", "x-unix", "deliver to command"]),
-        (.rejected, ["sender address rejected", "sender rejected", "sender verify failed", "domain of sender address",
+        (.rejected, ["sender address rejected", "sender rejected", "sender was rejected", "sender verify failed", "domain of sender address",
                      "sender domain must", "sender is not allowed", "sender not allowed", "invalid sender", "bad sender",
                      "sender denied", "not a member of", "you are not a member", "permission to post",
                      "not allowed to post", "envelope sender", "mail from address", "return path", "return-path"]),

@@ -132,7 +132,8 @@ func corpusAgreementWithSisimai() throws {
     }
     func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
     print("corpus agreement: recipients \(agreement.recipientsFound)/\(agreement.recipientsLabelled) \(percent(agreement.recipientRate)) (extra \(agreement.recipientsExtra)), statuses \(agreement.statusAgreed)/\(agreement.statusCompared) \(percent(agreement.statusRate)), hard/soft \(agreement.kindAgreed)/\(agreement.kindCompared) \(percent(agreement.kindRate)), reasons \(agreement.reasonAgreed)/\(agreement.reasonCompared) \(percent(agreement.reasonRate)), is_bounce \(agreement.filesAgreed)/\(agreement.filesCompared) \(percent(agreement.fileRate)); bounces Sisimai could not parse found \(agreement.unlabelledFound)/\(agreement.unlabelledFiles)")
-    // Reached: recipients 98.8%, statuses 98.2%, hard/soft 91.0%, is_bounce 99.0%, unparsed-by-Sisimai 20/20.
+    // Reached: recipients 98.8%, statuses 98.2%, hard/soft 91.0%, is_bounce 99.0%, unparsed-by-Sisimai 20/20
+    // (reasons, not a target: 67.1%, mostly Sisimai calling "user unknown" filtered per provider).
     // Issue targets: >= 95% recipients, >= 90% statuses, >= 90% hard/soft.
     #expect(agreement.recipientRate >= 0.97)
     #expect(agreement.statusRate >= 0.96)
