@@ -1,1 +1,0 @@
-// Bounce: see Package.swift for the layering.

@@ -1,1 +1,0 @@
-// MIME: see Package.swift for the layering.
