@@ -49,7 +49,7 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(name: "mailgate",
-                          dependencies: ["Mailgate", "Auth", "Config", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          dependencies: ["Mailgate", "Auth", "Config", "Bounce", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
 
         // Tests
