@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // mailgate: a mail gateway on its own epoll loop, OpenSSL, libpq and Cyrus SASL.
 // Layers, imports only downward: C modules -> pure modules (MailCore, Config,
-// SMTPProtocol, IMAPProtocol, MIME, Bounce) -> system layer (Reactor, TLS,
+// SMTPProtocol, IMAPProtocol, MIME, Bounce, RelayPolicy) -> system layer (Reactor, TLS,
 // Postgres, Auth) -> services -> the `mailgate` executable.
 import PackageDescription
 
@@ -33,6 +33,7 @@ let package = Package(
         .target(name: "IMAPProtocol", dependencies: ["MailCore"], swiftSettings: strict),
         .target(name: "MIME", dependencies: ["MailCore"], swiftSettings: strict),
         .target(name: "Bounce", dependencies: ["MailCore", "MIME"], swiftSettings: strict),
+        .target(name: "RelayPolicy", dependencies: ["MailCore"], swiftSettings: strict),
 
         // System layer
         .target(name: "Reactor", dependencies: ["CLinux", "MailCore", .product(name: "Logging", package: "swift-log")],
@@ -44,7 +45,7 @@ let package = Package(
 
         // Services and wiring
         .target(name: "Mailgate",
-                dependencies: ["MailCore", "Config", "SMTPProtocol", "IMAPProtocol", "MIME", "Bounce",
+                dependencies: ["MailCore", "Config", "SMTPProtocol", "IMAPProtocol", "MIME", "Bounce", "RelayPolicy",
                                "Reactor", "TLS", "Postgres", "Auth",
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
@@ -57,6 +58,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol"], swiftSettings: strict),
         .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol"], swiftSettings: strict),
+        .testTarget(name: "RelayPolicyTests", dependencies: ["RelayPolicy"], swiftSettings: strict),
         .testTarget(name: "BounceTests", dependencies: ["MIME", "Bounce"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"], swiftSettings: strict),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "Reactor"], swiftSettings: strict),

@@ -1,0 +1,1 @@
+// RelayPolicy: see Package.swift for the layering.
