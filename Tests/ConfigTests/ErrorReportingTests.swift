@@ -134,6 +134,20 @@ private let cases: [ErrorCase] = [
                                             "smtp = \"smtp+plain://127.0.0.1:2525\"\nlimits = { per_hour = \"x\" }"), [
         (8, "account[0].limits.per_hour", #"expected an integer from 1 to 1000000000, found string "x""#),
     ]),
+    ErrorCase("typo inside inline table", replacing("smtp = \"smtp+plain://127.0.0.1:2525\"",
+                                                    "smtp = \"smtp+plain://127.0.0.1:2525\"\nlimits = { per_hr = 5 }"), [
+        (8, "account[0].limits.per_hr",
+         "unknown key (known keys: per_day, per_hour, per_minute); did you mean \"per_hour\"?"),
+    ]),
+    ErrorCase("unknown array of tables", base + "\n[[acount]]\nname = \"x\"", [
+        (14, "acount",
+         "unknown key (known keys: account, database, imap, inbound, metrics, relay, server, submission, tls, "
+            + "unsubscribe, user, webhook); did you mean \"account\"?"),
+    ]),
+    ErrorCase("password file and token together", replacing("smtp = \"smtp+plain://127.0.0.1:2525\"",
+        "smtp = \"smtp+plain://127.0.0.1:2525\"\npassword_file = \"p\"\noauth2_token_file = \"t\""), [
+        (9, "account[0].oauth2_token_file", "password_file and oauth2_token_file exclude each other: keep one"),
+    ]),
     ErrorCase("second account", base + "\n[[account]]\nname = \"b\"\naddress = \"b@example.test\"\n"
         + "smtp = \"smtps://[2001:db8::1]\"\n\nlimits.per_day = 0", [
         (19, "account[1].limits.per_day", "expected an integer from 1 to 1000000000, found 0"),
@@ -193,6 +207,44 @@ private let cases: [ErrorCase] = [
     @Test(arguments: cases)
     func reportsExactlyTheExpectedErrors(_ testCase: ErrorCase) {
         #expect(Fixtures.errors(testCase.text) == testCase.expectedErrors)
+    }
+
+    /// Byte mutations (replace, insert, delete) of valid configs never crash the loader
+    /// (toml++ asserts on some inputs: see LineIndex), and every error points inside the file.
+    /// CONFIG_FUZZ_SEED and CONFIG_FUZZ_ITERATIONS run it longer.
+    @Test(arguments: [
+        base + "\n[submission]\nlisten = [\"127.0.0.1:5587\"]\n[relay]\nlease = \"5m\"",
+        (try? String(contentsOfFile: Fixtures.shippedConfigPath, encoding: .utf8)) ?? "",
+        base + "\n[relay]\nretry_after = [\n  \"1m\", # one\n  \"2m\",\n]\n[[webhook]]\nurl = \"https://h/\"\n"
+            + "events = ['sent']\n[[account]]\nlimits = { per_day = 1, per_hour = 2 }\nwarmup.daily = [1, 2]\n"
+            + "x = \"\"\"\n[a]\n\"\"\"",
+    ])
+    func mutatedConfigsGiveErrorsWithinTheFile(original text: String) {
+        let seed = UInt64(ProcessInfo.processInfo.environment["CONFIG_FUZZ_SEED"] ?? "") ?? 7
+        let iterations = Int(ProcessInfo.processInfo.environment["CONFIG_FUZZ_ITERATIONS"] ?? "") ?? 300
+        var generator = SplitMix(seed: seed)
+        let original = Array(text.utf8)
+        let alphabet = Array("[]{}=\"'#,.\n\\ az09:/*@$-_+\t\r".utf8)
+        var outOfRange: [ConfigError] = []
+        for _ in 0..<iterations {
+            var bytes = original
+            for _ in 0..<Int(1 + generator.next() % 6) {
+                let position = Int(generator.next() % UInt64(bytes.count))
+                let byte = alphabet[Int(generator.next() % UInt64(alphabet.count))]
+                switch generator.next() % 3 {
+                case 0: bytes[position] = byte
+                case 1: bytes.insert(byte, at: position)
+                default: if bytes.count > 1 { bytes.remove(at: position) }
+                }
+            }
+            let lineCount = bytes.filter { $0 == UInt8(ascii: "\n") }.count + 1
+            let errors = Fixtures.errors(String(decoding: bytes, as: UTF8.self))
+            outOfRange += errors.filter { error in
+                guard let line = error.line else { return false }
+                return line < 1 || line > lineCount
+            }
+        }
+        #expect(outOfRange == [])
     }
 
     @Test func descriptionNamesFileLineKeyAndMessage() {
