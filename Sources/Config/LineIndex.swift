@@ -42,6 +42,8 @@ private struct LineScanner {
     var currentTable = ConfigKeyPath()
     /// The first problem that must stop the text from reaching TOMLKit (line, message).
     var syntaxProblem: (line: Int, message: String)?
+    var nesting = 0
+    static let maximumNesting = 64
 
     init(bytes: [UInt8]) {
         self.bytes = bytes
@@ -196,10 +198,16 @@ private struct LineScanner {
             } else {
                 scanSingleLineString(quote: byte)
             }
-        case UInt8(ascii: "["):
-            scanArray(path)
-        case UInt8(ascii: "{"):
-            scanInlineTable(path)
+        case UInt8(ascii: "["), UInt8(ascii: "{"):
+            // Bounded recursion: this scanner runs before TOMLKit, on untrusted nesting.
+            guard nesting < Self.maximumNesting else {
+                if syntaxProblem == nil { syntaxProblem = (line, "values nested deeper than \(Self.maximumNesting)") }
+                position = bytes.count
+                return
+            }
+            nesting += 1
+            defer { nesting -= 1 }
+            if byte == UInt8(ascii: "[") { scanArray(path) } else { scanInlineTable(path) }
         default:
             while let next = current, !Self.endsScalar(next) { advance() }
         }

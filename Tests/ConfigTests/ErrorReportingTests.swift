@@ -193,6 +193,15 @@ private let cases: [ErrorCase] = [
     ErrorCase("TOML syntax error", base + "\n[submission\nlisten = []", [
         (14, "", "TOML syntax error: Error while parsing table header: expected ']', saw '\\n'"),
     ]),
+    ErrorCase("header toml++ would assert on", base + "\n[[[x]]", [
+        (14, "", "TOML syntax error: expected a key in the table header"),
+    ]),
+    ErrorCase("array value toml++ would assert on", base + "\n[relay]\nretry_after = [}]", [
+        (15, "", "TOML syntax error: expected a value or ']' in the array, found '}'"),
+    ]),
+    ErrorCase("nesting too deep", base + "\n[relay]\nretry_after = " + String(repeating: "[", count: 100_000), [
+        (15, "", "TOML syntax error: values nested deeper than 64"),
+    ]),
     ErrorCase("several errors at once", base.replacingOccurrences(of: "\"mail.example.test\"", with: "42")
         + "\n[submission]\nmax_recipents = 5\nidle_timeout = \"soon\"\n[relay]\nlease = \"1y\"", [
         (2, "server.hostname", #"expected a host name like "mail.example.test", found integer 42"#),
