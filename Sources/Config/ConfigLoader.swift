@@ -1,6 +1,7 @@
 // Entry points: load a config file (or parse text) into a MailgateConfig, or
 // return every error found. Steps: UTF-8 and NUL check, TOMLKit parse (syntax
-// errors stop here, with TOMLKit's line), line index, section readers, cross
+// errors stop here, with TOMLKit's line; a header toml++ would assert on is
+// refused before it), line index, section readers, cross
 // checks, secret files. The file is read whole, up to 1 MiB.
 #if canImport(Glibc)
 import Glibc
@@ -42,6 +43,11 @@ public enum ConfigLoader {
             return .failure(ConfigErrors([ConfigError(file: file, line: line, key: ConfigKeyPath(),
                                                       message: "the file contains a NUL byte")]))
         }
+        let lines = LineIndex(text: text)
+        if let problem = lines.syntaxProblem {
+            return .failure(ConfigErrors([ConfigError(file: file, line: problem.line, key: ConfigKeyPath(),
+                                                      message: "TOML syntax error: \(problem.message)")]))
+        }
         let document: [String: TOMLNode]
         switch TOMLNode.parse(text) {
         case .failure(let syntax):
@@ -50,7 +56,7 @@ public enum ConfigLoader {
         case .success(let table):
             document = table
         }
-        let sink = ErrorSink(file: file, lines: LineIndex(text: text))
+        let sink = ErrorSink(file: file, lines: lines)
         let root = TableReader(path: ConfigKeyPath(), entries: document, sink: sink)
         var readers = SectionReaders(root: root)
         let server = readers.readServer()

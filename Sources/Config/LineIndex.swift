@@ -6,11 +6,14 @@
 
 struct LineIndex: Sendable {
     private var lines: [ConfigKeyPath: Int] = [:]
+    /// Input that would trip an assertion in toml++ (see `checkHeaderStart`); checked before parsing.
+    private(set) var syntaxProblem: (line: Int, message: String)?
 
     init(text: String) {
         var scanner = LineScanner(bytes: Array(text.utf8))
         scanner.run()
         lines = scanner.lines
+        syntaxProblem = scanner.syntaxProblem
     }
 
     /// The line of `path`, or of its nearest ancestor that is written in the file.
@@ -37,6 +40,10 @@ private struct LineScanner {
     /// How many elements each array of tables has so far, by resolved path.
     var arrayTableCounts: [ConfigKeyPath: Int] = [:]
     var currentTable = ConfigKeyPath()
+    /// The first problem that must stop the text from reaching TOMLKit (line, message).
+    var syntaxProblem: (line: Int, message: String)?
+    var nesting = 0
+    static let maximumNesting = 64
 
     init(bytes: [UInt8]) {
         self.bytes = bytes
@@ -86,6 +93,7 @@ private struct LineScanner {
         advance()
         let isArray = current == UInt8(ascii: "[")
         if isArray { advance() }
+        checkHeaderStart(line: headerLine, isArray: isArray)
         let keys = scanKey()
         var resolved = ConfigKeyPath()
         for (offset, key) in keys.enumerated() {
@@ -101,6 +109,27 @@ private struct LineScanner {
         }
         currentTable = resolved
         record(resolved, at: headerLine)
+    }
+
+    /// toml++ 3.x asserts (debug) or assumes (release: undefined behaviour) that a header's
+    /// first key character is a bare-key character or a quote; refuse anything else first.
+    mutating func checkHeaderStart(line headerLine: Int, isArray: Bool) {
+        var lookahead = position
+        while lookahead < bytes.count, bytes[lookahead] == UInt8(ascii: " ") || bytes[lookahead] == UInt8(ascii: "\t") {
+            lookahead += 1
+        }
+        guard lookahead < bytes.count else {
+            if syntaxProblem == nil { syntaxProblem = (headerLine, "expected a key in the table header") }
+            return
+        }
+        let byte = bytes[lookahead]
+        let fine = Self.isBareKeyByte(byte) || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'")
+            || byte == UInt8(ascii: "]")
+            // "[ [" is refused by toml++ itself ("brackets must be contiguous"); "[[[" is not.
+            || (byte == UInt8(ascii: "[") && !isArray && lookahead > position)
+        if !fine && syntaxProblem == nil {
+            syntaxProblem = (headerLine, "expected a key in the table header")
+        }
     }
 
     mutating func scanKeyValue(under table: ConfigKeyPath) {
@@ -169,10 +198,16 @@ private struct LineScanner {
             } else {
                 scanSingleLineString(quote: byte)
             }
-        case UInt8(ascii: "["):
-            scanArray(path)
-        case UInt8(ascii: "{"):
-            scanInlineTable(path)
+        case UInt8(ascii: "["), UInt8(ascii: "{"):
+            // Bounded recursion: this scanner runs before TOMLKit, on untrusted nesting.
+            guard nesting < Self.maximumNesting else {
+                if syntaxProblem == nil { syntaxProblem = (line, "values nested deeper than \(Self.maximumNesting)") }
+                position = bytes.count
+                return
+            }
+            nesting += 1
+            defer { nesting -= 1 }
+            if byte == UInt8(ascii: "[") { scanArray(path) } else { scanInlineTable(path) }
         default:
             while let next = current, !Self.endsScalar(next) { advance() }
         }
@@ -208,6 +243,10 @@ private struct LineScanner {
             skipSpacesNewlinesAndComments()
             guard let byte = current else { return }
             if byte == UInt8(ascii: "]") { advance(); return }
+            if byte == UInt8(ascii: "}") && syntaxProblem == nil {
+                // toml++ 3.4 asserts (or assumes, in release) that no value starts with '}'.
+                syntaxProblem = (line, "expected a value or ']' in the array, found '}'")
+            }
             let before = position
             let elementPath = path.appending(index: index)
             record(elementPath, at: line)

@@ -184,7 +184,8 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Whether the 4- or 16-byte address lies in this network. IPv4-mapped IPv6
-    /// addresses (what a dual-stack socket reports) match IPv4 networks and back.
+    /// addresses (what a dual-stack socket reports) match IPv4 networks and back, so an
+    /// IPv4 address is judged as its mapped form by IPv6 networks (::/0 contains 1.2.3.4).
     public func contains(_ addressBytes: [UInt8]) -> Bool {
         guard let address = IPAddress(bytes: addressBytes) else { return false }
         return contains(address)

@@ -87,11 +87,14 @@ struct SectionReaders {
         let table = root.table("submission")
         defer { table?.finish() }
         let networks = readNetworks(table, "trusted_networks")
+        // Judge by what is written, so a mistyped network does not also raise a trusted_user error.
+        var networksWritten = false
+        if case .array(let elements)? = table?.raw("trusted_networks") { networksWritten = !elements.isEmpty }
         let trustedUser = table?.string("trusted_user", expected: "the name of a [[user]]")
-        if !networks.isEmpty && trustedUser == nil && table?.raw("trusted_user") == nil {
+        if networksWritten && table?.raw("trusted_user") == nil {
             table?.missing("trusted_user", expected: "the name of a [[user]] that mail from trusted_networks is sent as")
         }
-        if networks.isEmpty && trustedUser != nil {
+        if !networksWritten && trustedUser != nil {
             table?.report("trusted_user", "trusted_user has no effect without trusted_networks: set both or neither")
         }
         return SubmissionConfig(
