@@ -50,6 +50,7 @@ public struct SMTPServerSession: Sendable {
     var lineBuffer: [UInt8] = []
     var discardingLongLine = false
     var pendingInput: [UInt8] = []
+    var receivedWhileWaiting = 0
     var loggedDiscardAfterSTARTTLS = false
 
     public init(policy: SMTPServerPolicy) {
@@ -86,7 +87,7 @@ public struct SMTPServerSession: Sendable {
         case .awaitingTLS:
             discardAfterSTARTTLS(isEmpty: bytes.isEmpty, into: &actions)
         case .awaitingAuthentication, .awaitingCommit:
-            hold(bytes, into: &actions)
+            hold(bytes, arrivedWhileWaiting: true, into: &actions)
         case .command, .data, .chunk, .authResponse:
             let input = Array(bytes)
             process(input[...], into: &actions)
@@ -104,7 +105,8 @@ public struct SMTPServerSession: Sendable {
                 discardAfterSTARTTLS(isEmpty: false, into: &actions)
                 return
             case .awaitingAuthentication, .awaitingCommit:
-                hold(input[index...], into: &actions)
+                receivedWhileWaiting = 0
+                hold(input[index...], arrivedWhileWaiting: false, into: &actions)
                 return
             case .data:
                 guard var receiver = dataReceiver else { mode = .command; continue }
@@ -186,8 +188,12 @@ public struct SMTPServerSession: Sendable {
         refuse(.lineTooLong, reason: "command line too long", junk: true, into: &actions)
     }
 
-    private mutating func hold(_ bytes: some Collection<UInt8>, into actions: inout [SMTPAction]) {
-        guard pendingInput.count + bytes.count <= policy.maxPendingInput else {
+    /// Keeps input for after the awaited event. The rest of the chunk being processed is always
+    /// kept (the driver's read size bounds it); what arrives while waiting is capped.
+    private mutating func hold(_ bytes: some Collection<UInt8>, arrivedWhileWaiting: Bool,
+                               into actions: inout [SMTPAction]) {
+        if arrivedWhileWaiting { receivedWhileWaiting += bytes.count }
+        guard receivedWhileWaiting <= policy.maxPendingInput else {
             pendingInput = []
             close(with: .pendingInputOverflow, reason: "too much pipelined input", into: &actions)
             return
