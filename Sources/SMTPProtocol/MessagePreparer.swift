@@ -54,9 +54,14 @@ public enum MessagePreparer {
                     headerRequest = MessagePriority(name: String(decoding: MessageHeaders.unfoldedValue(field, in: message),
                                                                  as: UTF8.self))
                 }
-            } else if field.name == "message-id", existingMessageID == nil {
+            } else if field.name == "message-id" {
                 let value = String(decoding: MessageHeaders.unfoldedValue(field, in: message), as: UTF8.self)
-                existingMessageID = String(value.trimmingBlanks())
+                let trimmed = String(value.trimmingBlanks())
+                if trimmed.isEmpty {
+                    removed.append(field.range)  // an empty Message-ID is replaced, not kept beside ours
+                } else if existingMessageID == nil {
+                    existingMessageID = trimmed
+                }
             }
         }
         var out: [UInt8] = []
@@ -64,7 +69,7 @@ public enum MessagePreparer {
         out.append(contentsOf: receivedHeader(envelope: envelope, context: context, hostname: hostname,
                                               queueID: queueID, date: date).utf8)
         let messageID: String
-        if let existingMessageID, !existingMessageID.isEmpty {
+        if let existingMessageID {
             messageID = existingMessageID
         } else {
             messageID = "<\(randomToken(&random))@\(hostname)>"
@@ -78,7 +83,7 @@ public enum MessagePreparer {
         out.append(contentsOf: message[copyFrom...])
         let priority = settlePriority(user: envelope.user, mtPriority: envelope.mtPriority, headerRequest: headerRequest)
         return PreparedMessage(bytes: out, priority: priority, messageID: messageID,
-                               addedMessageID: existingMessageID?.isEmpty ?? true)
+                               addedMessageID: existingMessageID == nil)
     }
 
     /// RFC 3848 / RFC 6531 §4.3 protocol type for the "with" clause.

@@ -69,6 +69,14 @@ public struct SMTPServerSession: Sendable {
 
     public var isClosed: Bool { mode == .closed }
 
+    /// True while DATA or BDAT content is being read (a driver may use a longer timeout here).
+    public var isReceivingMessage: Bool {
+        switch mode {
+        case .data, .chunk: true
+        case .command, .authResponse, .awaitingAuthentication, .awaitingCommit, .awaitingTLS, .closed: false
+        }
+    }
+
     /// The user mail is submitted as: SASL login first, else the trusted network's user.
     public var submittingUser: SMTPUserIdentity? { authenticatedUser ?? policy.trustedUser }
 

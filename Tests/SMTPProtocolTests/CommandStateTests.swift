@@ -113,6 +113,19 @@ let stateCases: [StateCase] = commandMatrix.flatMap { row in
         }
     }
 
+    @Test func startTLSWithoutCertificateIsTemporaryFailure() {
+        let driver = transcript([.client("EHLO c\r\nSTARTTLS\r\n")], policy: makePolicy(implicitTLS: false, tlsAvailable: false))
+        #expect(driver.codes.last == "454 4.7.0")
+    }
+
+    @Test func receivingMessageFlagFollowsDataAndBDAT() {
+        var driver = SessionDriver()
+        driver.run([.client(authPrelude + "MAIL FROM:<alice@example.test>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n")])
+        #expect(driver.session.isReceivingMessage)
+        driver.run([.client(simpleMessage + ".\r\n")])
+        #expect(!driver.session.isReceivingMessage)
+    }
+
     @Test func bareLFEndsCommandLines() {
         let driver = transcript([.client("NOOP\nHELP\n")])
         #expect(driver.codes == ["250 2.0.0", "214 2.0.0"])

@@ -87,6 +87,12 @@ private func text(_ prepared: PreparedMessage) -> String { String(decoding: prep
         #expect(text(prepared).ranges(of: "essage-").count == 1)
     }
 
+    @Test func emptyMessageIDIsReplaced() {
+        let prepared = prepare("Message-ID:\r\nFrom: alice@example.test\r\n\r\nhi\r\n")
+        #expect(prepared.addedMessageID)
+        #expect(text(prepared).ranges(of: "Message-ID:").count == 1)
+    }
+
     @Test func randomMessageIDsDiffer() {
         var random = SplitMix64(state: 1)
         let first = MessagePreparer.randomToken(&random)
