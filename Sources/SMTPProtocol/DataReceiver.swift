@@ -70,8 +70,7 @@ struct DataReceiver {
             switch position {
             case .text:
                 // Fast path: copy up to the next CR or LF in one go.
-                var stop = index
-                while stop < bytes.endIndex, bytes[stop] != 13, bytes[stop] != 10 { stop += 1 }
+                let stop = Self.nextLineEndByte(in: bytes, from: index)
                 if stop > index {
                     lineLength += stop - index
                     if lineLength > maxLineContent { sawLongLine = true }
@@ -134,6 +133,15 @@ struct DataReceiver {
         return (index - bytes.startIndex, false)
     }
 
+    /// Index of the next CR or LF at or after `start`, or the end (unsafe buffer: the hot loop).
+    private static func nextLineEndByte(in bytes: ArraySlice<UInt8>, from start: Int) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
+            var offset = start - bytes.startIndex
+            while offset < buffer.count, buffer[offset] != 13, buffer[offset] != 10 { offset += 1 }
+            return bytes.startIndex + offset
+        }
+    }
+
     private mutating func emit(_ byte: UInt8) {
         size += 1
         if size <= maxSize { message.append(byte) } else { dropMessage() }
@@ -164,6 +172,10 @@ struct ChunkContentScanner {
     }
 
     mutating func scan(_ bytes: ArraySlice<UInt8>) {
+        bytes.withUnsafeBufferPointer { buffer in scan(buffer) }
+    }
+
+    private mutating func scan(_ bytes: UnsafeBufferPointer<UInt8>) {
         for byte in bytes {
             if lastWasCR {
                 lastWasCR = false

@@ -242,6 +242,12 @@ public struct SMTPServerSession: Sendable {
     public mutating func timeout(_ kind: SMTPTimeout) -> [SMTPAction] {
         guard mode != .closed else { return [] }
         var actions: [SMTPAction] = []
+        if mode == .awaitingTLS {
+            // Mid-handshake a plaintext 421 would only corrupt the TLS stream: just close.
+            actions = [.log(.closing(reason: "TLS handshake timeout")), .close]
+            mode = .closed
+            return actions
+        }
         switch kind {
         case .idle:
             close(with: .idleTimeout, reason: "idle timeout", into: &actions)

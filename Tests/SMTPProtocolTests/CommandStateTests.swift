@@ -149,6 +149,12 @@ let stateCases: [StateCase] = commandMatrix.flatMap { row in
         }
     }
 
+    @Test func timeoutDuringTLSHandshakeClosesWithoutPlaintext() {
+        let driver = transcript([.client("EHLO c\r\nSTARTTLS\r\n"), .timeout(.idle)], policy: makePolicy(implicitTLS: false))
+        #expect(driver.codes.last == "220 2.0.0")
+        #expect(driver.actions.last == .close)
+    }
+
     @Test func eventsAfterCloseDoNothing() {
         var driver = transcript([.client("QUIT\r\n")])
         #expect(driver.session.receive(bytes("NOOP\r\n")).isEmpty)
