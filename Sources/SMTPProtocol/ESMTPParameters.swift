@@ -3,6 +3,8 @@
 // RCPT. Keywords are case-insensitive; a repeated or unknown keyword is refused.
 // Limits: numbers are parsed without overflow (SIZE saturates at Int.max); ENVID <= 100, ORCPT <= 500.
 
+import MailCore
+
 enum ParameterError: Error, Equatable {
     /// Unknown keyword: 555 5.5.4.
     case unsupported

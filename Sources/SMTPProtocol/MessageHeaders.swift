@@ -3,6 +3,8 @@
 // The header ends at the first empty line, or at a line that is neither a field nor a
 // continuation (treated as body, like Postfix). Lines end in CRLF; bare LF was refused earlier.
 
+import MailCore
+
 public struct HeaderField: Sendable, Equatable {
     /// Lower-cased field name.
     public var name: String

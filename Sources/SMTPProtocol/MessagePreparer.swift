@@ -3,6 +3,8 @@
 // field and settles the priority class. Only header lines are added or removed: every other
 // byte, the body above all, is copied unchanged. Date and randomness are passed in.
 
+import MailCore
+
 public struct ReceivedContext: Sendable {
     /// The peer's IP address as text ("192.0.2.7", "2001:db8::1").
     public var clientAddress: String

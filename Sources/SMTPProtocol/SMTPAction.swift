@@ -2,6 +2,8 @@
 // the events it reports for logs. The driver executes actions in order; `.commit`, `.authenticate`,
 // `.authenticationResponse` and `.startTLS` each wait for the matching event call on the session.
 
+import MailCore
+
 public enum SMTPAction: Sendable, Equatable {
     /// Write these bytes (one or more complete replies).
     case send([UInt8])

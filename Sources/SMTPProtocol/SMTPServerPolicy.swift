@@ -3,76 +3,7 @@
 // from the config for each accepted connection.
 // Limits: the clock is a closure so the machine stays pure (tests pass a fixed time).
 
-/// Delivery priority classes, highest first. `Comparable`: `.bulk < .low < .normal < .high < .critical`.
-public enum MessagePriority: Int, Sendable, Hashable, Comparable, CaseIterable {
-    case bulk = 0
-    case low = 1
-    case normal = 2
-    case high = 3
-    case critical = 4
-
-    public static func < (lhs: MessagePriority, rhs: MessagePriority) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    /// The lower-case name used in config files and the X-Mailgate-Priority header.
-    public var name: String {
-        switch self {
-        case .bulk: "bulk"
-        case .low: "low"
-        case .normal: "normal"
-        case .high: "high"
-        case .critical: "critical"
-        }
-    }
-
-    /// Parses a class name, ASCII case-insensitive, surrounding blanks ignored.
-    public init?(name: some StringProtocol) {
-        let wanted = name.trimmingBlanks().lowercased()
-        guard let found = MessagePriority.allCases.first(where: { $0.name == wanted }) else { return nil }
-        self = found
-    }
-
-    /// RFC 6710 MT-PRIORITY (-9...9) onto our classes. 0 is the RFC's default (normal); the
-    /// MIXER profile's "urgent" (4) lands in high and "non-urgent" (-4) in low:
-    /// 5...9 critical, 1...4 high, 0 normal, -4...-1 low, -9...-5 bulk.
-    public init(mtPriority: Int) {
-        switch mtPriority {
-        case 5...: self = .critical
-        case 1...4: self = .high
-        case 0: self = .normal
-        case -4 ... -1: self = .low
-        default: self = .bulk
-        }
-    }
-}
-
-/// One entry of a user's send-as list: `*@domain` (any local part at that domain) or an exact
-/// address. Domains compare ASCII case-insensitively; local parts compare exactly.
-public enum SendAsPattern: Sendable, Hashable {
-    case anyAtDomain(String)
-    case exact(localPart: String, domain: String)
-
-    /// Parses `*@example.test` or `user@example.test`; nil when there is no usable `@`.
-    public init?(_ text: String) {
-        guard let at = text.lastIndex(of: "@") else { return nil }
-        let local = String(text[..<at])
-        let domain = String(text[text.index(after: at)...])
-        guard !local.isEmpty, !domain.isEmpty else { return nil }
-        if local == "*" {
-            self = .anyAtDomain(domain.lowercased())
-        } else {
-            self = .exact(localPart: local, domain: domain.lowercased())
-        }
-    }
-
-    public func matches(_ address: MailboxAddress) -> Bool {
-        switch self {
-        case .anyAtDomain(let domain):
-            return address.domain.lowercased() == domain
-        case .exact(let localPart, let domain):
-            return address.localPart == localPart && address.domain.lowercased() == domain
-        }
-    }
-}
+import MailCore
 
 /// Who is submitting: a SASL-authenticated user or the user a trusted network maps to.
 public struct SMTPUserIdentity: Sendable, Hashable {

@@ -3,6 +3,8 @@
 // sender, SMTPUTF8, SIZE, send-as, FUTURERELEASE. Null sender <> is refused (553 5.7.1): a
 // submitting user always sends as one of its own addresses; bounces never enter by submission.
 
+import MailCore
+
 extension SMTPServerSession {
     mutating func mail(_ arguments: ArraySlice<UInt8>, into actions: inout [SMTPAction]) {
         guard greeting != nil else {

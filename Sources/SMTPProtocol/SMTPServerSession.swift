@@ -4,6 +4,8 @@
 // Contract: the driver executes actions in order and answers each awaited action with its event.
 // Output is the same for any chunking of the input (byte by byte or all at once).
 
+import MailCore
+
 public struct SMTPServerSession: Sendable {
     enum Mode: Equatable {
         case command

@@ -3,6 +3,7 @@
 // junk-command floods and HTTP requests sent to the SMTP port.
 
 import Testing
+import MailCore
 @testable import SMTPProtocol
 
 private let open = authPrelude + "MAIL FROM:<alice@example.test>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n"

@@ -2,6 +2,7 @@
 // (RFC 4954): PLAIN and LOGIN, initial responses, "=" for empty, "*" cancel, broken base64.
 
 import Testing
+import MailCore
 @testable import SMTPProtocol
 
 private let ready = authPrelude + "MAIL FROM:<alice@example.test>\r\nRCPT TO:<bob@example.org>\r\n"

@@ -3,6 +3,7 @@
 // produce output after .close, every reply is well-formed, and chunking never changes the output.
 
 import Testing
+import MailCore
 @testable import SMTPProtocol
 
 private let transcripts: [(name: String, steps: [Step], policy: SMTPServerPolicy)] = [

@@ -2,6 +2,7 @@
 // MT-PRIORITY values, the DATA receiver fed one byte at a time, and envelope paths.
 
 import Testing
+import MailCore
 @testable import SMTPProtocol
 
 @Suite struct CodecTests {

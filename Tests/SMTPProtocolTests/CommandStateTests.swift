@@ -3,6 +3,7 @@
 // after HELO, authenticated, in a transaction, with a recipient, trusted network.
 
 import Testing
+import MailCore
 @testable import SMTPProtocol
 
 struct StateCase: CustomTestStringConvertible, Sendable {

@@ -3,6 +3,7 @@
 // capped, and the body byte-identical. Also the header field splitter and priority mapping.
 
 import Testing
+import MailCore
 @testable import SMTPProtocol
 
 private let when: Int64 = 1_700_000_000  // Tue, 14 Nov 2023 22:13:20 +0000

@@ -3,6 +3,7 @@
 // and records every action, so transcripts can be compared across chunkings.
 // STARTTLS handshakes are explicit steps: the driver never calls tlsEstablished() on its own.
 
+import MailCore
 @testable import SMTPProtocol
 
 let fixedNow: Int64 = 1_700_000_000  // 2023-11-14T22:13:20Z

@@ -3,6 +3,7 @@
 // commit failure and pipelined commands held while the commit is pending.
 
 import Testing
+import MailCore
 @testable import SMTPProtocol
 
 private let mailFrom = "MAIL FROM:<alice@example.test>\r\n"

@@ -3,20 +3,7 @@
 // Limits: path <= 256 octets with brackets, local part <= 64, domain <= 255 (RFC 5321 §4.5.3.1).
 // A quoted local part whose content is a plain dot-string is stored unquoted (canonical form).
 
-public struct MailboxAddress: Sendable, Hashable, CustomStringConvertible {
-    /// As it goes on the wire: dot-string, or a quoted string when the content needs quoting.
-    public var localPart: String
-    /// As written (not lower-cased); compare with `domain.lowercased()`.
-    public var domain: String
-
-    public init(localPart: String, domain: String) {
-        self.localPart = localPart
-        self.domain = domain
-    }
-
-    public var description: String { "\(localPart)@\(domain)" }
-    public var isASCII: Bool { localPart.utf8.allSatisfy { $0 < 0x80 } && domain.utf8.allSatisfy { $0 < 0x80 } }
-}
+import MailCore
 
 enum PathError: Error, Equatable {
     case syntax

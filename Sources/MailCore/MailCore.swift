@@ -1,1 +1,0 @@
-// MailCore: see Package.swift for the layering.

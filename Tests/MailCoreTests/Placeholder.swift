@@ -1,2 +1,0 @@
-import Testing
-@Test func placeholderMailCore() { #expect(Bool(true)) }
