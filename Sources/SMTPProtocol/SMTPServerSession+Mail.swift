@@ -33,7 +33,7 @@ extension SMTPServerSession {
         guard parameterBytes.isEmpty || parameterBytes.first == 32 else {
             return refuse(.badSenderSyntax, reason: "sender syntax", junk: true, into: &actions)
         }
-        if greeting != .ehlo(greetingName) && !parameterBytes.allSatisfy({ $0 == 32 }) {
+        if !saidEHLO && !parameterBytes.allSatisfy({ $0 == 32 }) {
             return refuse(.unsupportedParameter, reason: "MAIL parameters after HELO", junk: true, into: &actions)
         }
         let now = policy.clock()
@@ -99,7 +99,7 @@ extension SMTPServerSession {
         guard let address = parsed.address, parameterBytes.isEmpty || parameterBytes.first == 32 else {
             return refuse(.badRecipientSyntax, reason: "recipient syntax", junk: true, into: &actions)
         }
-        if greeting != .ehlo(greetingName) && !parameterBytes.allSatisfy({ $0 == 32 }) {
+        if !saidEHLO && !parameterBytes.allSatisfy({ $0 == 32 }) {
             return refuse(.unsupportedParameter, reason: "RCPT parameters after HELO", junk: true, into: &actions)
         }
         let parameters: RecipientParameters
@@ -165,7 +165,7 @@ extension SMTPServerSession {
     }
 
     private func bdatRefusal() -> (reply: SMTPReply, reason: String)? {
-        guard case .ehlo = greeting else { return (.sendEhloFirst, "BDAT without EHLO") }
+        guard saidEHLO else { return (.sendEhloFirst, "BDAT without EHLO") }
         guard let current = transaction else { return (.needMail, "BDAT without MAIL") }
         guard !current.usedDATA else { return (.mixedDataAndBDAT, "BDAT after DATA") }
         guard !current.recipients.isEmpty else { return (.noValidRecipients, "BDAT without recipients") }
@@ -228,9 +228,14 @@ extension SMTPServerSession {
             dsnReturn: current.parameters.dsnReturn, envelopeID: current.parameters.envelopeID,
             mtPriority: current.parameters.mtPriority, notBefore: current.notBefore,
             user: user, authenticated: authenticatedUser != nil, chunked: chunked,
-            heloName: greetingName, extendedHello: greeting == .ehlo(greetingName), overTLS: tlsActive)
+            heloName: greetingName, extendedHello: saidEHLO, overTLS: tlsActive)
         actions.append(.commit(envelope, message: message))
         mode = .awaitingCommit
+    }
+
+    var saidEHLO: Bool {
+        if case .ehlo = greeting { return true }
+        return false
     }
 
     var greetingName: String {

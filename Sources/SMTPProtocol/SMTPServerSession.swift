@@ -183,7 +183,7 @@ public struct SMTPServerSession: Sendable {
     /// AUTH command lines and SASL responses may be longer (RFC 4954 §4).
     private var lineLimit: Int {
         if case .authResponse = mode { return policy.maxAuthLineLength }
-        let prefix = lineBuffer.prefix(5).map { $0 | 0x20 }
+        let prefix = lineBuffer.prefix(5).map(asciiLowercased)
         if prefix == Array("auth ".utf8) { return policy.maxAuthLineLength }
         return policy.maxLineLength
     }

@@ -232,6 +232,16 @@ private let rcptBob = "RCPT TO:<bob@example.org>\r\n"
         #expect(driver.commits.count == (testCase.1 == "250 2.0.0" ? 1 : 0))
     }
 
+    @Test func refusalsAreLoggedWithTheirReply() {
+        let driver = transcript([.client(authPrelude + "MAIL FROM:<mallory@example.test>\r\n")])
+        let logged = driver.actions.compactMap { action -> SMTPReply? in
+            if case .log(.refused(_, let reply)) = action { return reply }
+            return nil
+        }
+        #expect(logged.map(\.code) == [553])
+        #expect(driver.actions.contains(.log(.authenticated(user: "alice", mechanism: .plain))))
+    }
+
     @Test func commitFailureIsTemporaryAndTheSessionGoesOn() {
         let driver = transcript([.client(authPrelude + mailFrom + rcptBob + "DATA\r\n" + simpleMessage + ".\r\n" + mailFrom)],
                                 commitFails: true)
