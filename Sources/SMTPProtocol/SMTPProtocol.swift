@@ -1,1 +1,0 @@
-// SMTPProtocol: see Package.swift for the layering.
