@@ -37,7 +37,7 @@ let package = Package(
         // System layer
         .target(name: "Reactor", dependencies: ["CLinux", "MailCore", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
-        .target(name: "TLS", dependencies: ["COpenSSL", "CSSLShim", "Reactor", "MailCore"], swiftSettings: strict),
+        .target(name: "TLS", dependencies: ["COpenSSL", "CSSLShim", "MailCore"], swiftSettings: strict),
         .target(name: "Postgres", dependencies: ["CLibPQ", "Reactor", "MailCore", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
 
@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol"], swiftSettings: strict),
         .testTarget(name: "BounceTests", dependencies: ["MIME", "Bounce"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"], swiftSettings: strict),
-        .testTarget(name: "TLSTests", dependencies: ["TLS", "Reactor"], swiftSettings: strict),
+        .testTarget(name: "TLSTests", dependencies: ["TLS"], swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Reactor"], swiftSettings: strict),
         .testTarget(name: "MailgateTests", dependencies: ["Mailgate", "mailgate"], swiftSettings: strict),
     ]
