@@ -38,7 +38,7 @@ let package = Package(
         // System layer
         .target(name: "Reactor", dependencies: ["CLinux", "MailCore", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
-        .target(name: "TLS", dependencies: ["COpenSSL", "CSSLShim", "Reactor", "MailCore"], swiftSettings: strict),
+        .target(name: "TLS", dependencies: ["COpenSSL", "CSSLShim", "MailCore"], swiftSettings: strict),
         .target(name: "Auth", dependencies: ["CSASL", "CLinux", "COpenSSL", "Reactor"], swiftSettings: strict),
         .target(name: "Postgres", dependencies: ["CLibPQ", "Reactor", "MailCore", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "RelayPolicyTests", dependencies: ["RelayPolicy"], swiftSettings: strict),
         .testTarget(name: "BounceTests", dependencies: ["MIME", "Bounce"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"], swiftSettings: strict),
-        .testTarget(name: "TLSTests", dependencies: ["TLS", "Reactor"], swiftSettings: strict),
+        .testTarget(name: "TLSTests", dependencies: ["TLS"], swiftSettings: strict),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "Reactor"], swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Reactor"], swiftSettings: strict),
     ]

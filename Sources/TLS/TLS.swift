@@ -1,1 +1,0 @@
-// TLS: see Package.swift for the layering.
