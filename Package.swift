@@ -55,7 +55,7 @@ let package = Package(
 
         // Tests
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"], swiftSettings: strict),
-        .testTarget(name: "ConfigTests", dependencies: ["Config"], swiftSettings: strict),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "MailCore"], swiftSettings: strict),
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol"], swiftSettings: strict),
         .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol"], swiftSettings: strict),
         .testTarget(name: "RelayPolicyTests", dependencies: ["RelayPolicy"], swiftSettings: strict),

@@ -1,82 +1,7 @@
-// Mail-shaped config values: send_as patterns ("*@example.test" or an exact
-// address; domains compare case-insensitively, local parts exactly as RFC 5321
-// says), upstream URLs (smtp://, smtps://, smtp+plain://, imap://, imaps://,
-// imap+plain://) and web URLs. No credentials in URLs: they live in secret files.
+// Mail-shaped config values: upstream URLs (smtp://, smtps://, smtp+plain://, imap://, imaps://,
+// imap+plain://) and web URLs (send_as patterns are MailCore's SendAsPattern). No credentials in URLs: they live in secret files.
 
-/// An address a user or account may send as: exactly one address, or any local part at a domain.
-public enum SendAsPattern: Hashable, Sendable, CustomStringConvertible {
-    /// Exactly this address; `domain` is stored lower-cased.
-    case address(localPart: String, domain: String)
-    /// `*@domain`: any local part at this domain (lower-cased); subdomains do not match.
-    case anyAtDomain(String)
-
-    /// nil unless `text` is `local@domain` or `*@domain`.
-    public static func parse(_ text: String) -> SendAsPattern? {
-        guard let (local, domain) = splitAddress(text) else { return nil }
-        if local == "*" { return .anyAtDomain(domain) }
-        guard !local.contains("*") else { return nil }
-        return .address(localPart: local, domain: domain)
-    }
-
-    /// Whether an envelope or header address (without angle brackets) is allowed by this pattern.
-    public func matches(_ address: String) -> Bool {
-        guard let (local, domain) = Self.splitAddress(address) else { return false }
-        switch self {
-        case .address(let wantedLocal, let wantedDomain):
-            return local == wantedLocal && domain == wantedDomain
-        case .anyAtDomain(let wantedDomain):
-            return domain == wantedDomain
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .address(let local, let domain): return "\(local)@\(domain)"
-        case .anyAtDomain(let domain): return "*@\(domain)"
-        }
-    }
-
-    /// Splits at the only "@"; the domain comes back lower-cased. nil for anything not address-shaped.
-    static func splitAddress(_ text: String) -> (String, String)? {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[0].utf8.count <= 64,
-              parts[0].utf8.allSatisfy(isLocalPartByte), isDomainName(parts[1]) else { return nil }
-        return (String(parts[0]), parts[1].lowercased())
-    }
-
-    private static func isLocalPartByte(_ byte: UInt8) -> Bool {
-        // Printable ASCII except specials that need quoting, plus UTF-8 (SMTPUTF8).
-        switch byte {
-        case 0..<33, 127, UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "("), UInt8(ascii: ")"),
-             UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: ":"), UInt8(ascii: "\\"),
-             UInt8(ascii: "\""), UInt8(ascii: "["), UInt8(ascii: "]"):
-            return false
-        default:
-            return true
-        }
-    }
-}
-
-/// Whether `text` is a dotted domain name: labels of letters, digits, hyphens
-/// (or UTF-8 for internationalised names), 1-63 bytes each, 255 in all.
-func isDomainName<S: StringProtocol>(_ text: S) -> Bool {
-    let bytes = Array(text.utf8)
-    guard !bytes.isEmpty, bytes.count <= 255 else { return false }
-    let labels = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-    return labels.allSatisfy { label in
-        guard !label.isEmpty, label.count <= 63, label.first != UInt8(ascii: "-"),
-              label.last != UInt8(ascii: "-") else { return false }
-        return label.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), 0x80...0xff:
-                return true
-            default:
-                return false
-            }
-        }
-    }
-}
+import MailCore
 
 /// Where an account's SMTP or IMAP server is, and how to secure the connection.
 public struct UpstreamURL: Hashable, Sendable, CustomStringConvertible {
@@ -196,7 +121,7 @@ func splitHostPort(_ text: Substring) -> (host: String, port: UInt16?)? {
         guard parts.count <= 2 else { return nil }
         hostText = parts[0]
         if parts.count == 2 { portText = parts[1] }
-        guard isDomainName(hostText) else { return nil }
+        guard MailboxAddress.isDomainName(hostText) else { return nil }
     }
     var port: UInt16?
     if let portText {

@@ -1,28 +1,9 @@
-// Upstream accounts, gateway users, webhooks and the priority classes: the
-// [[account]], [[user]] and [[webhook]] parts of the typed config. Names are
-// unique and every reference (user -> account, imap_account, trusted_user)
-// names something defined; the loader guarantees both.
+// Upstream accounts, gateway users and webhooks: the [[account]], [[user]] and
+// [[webhook]] parts of the typed config (priority classes and send-as patterns
+// are MailCore's). Names are unique and every reference (user -> account,
+// imap_account, trusted_user) names something defined; the loader guarantees both.
 
-/// The five priority classes. `Comparable` by urgency: `.critical > .high > ... > .bulk`,
-/// so capping a request is `min(requested, user.maxPriority)`. `allCases` lists highest first.
-public enum Priority: String, Sendable, Hashable, CaseIterable, Comparable, CustomStringConvertible {
-    case critical, high, normal, low, bulk
-
-    /// 4 for critical down to 0 for bulk.
-    public var urgency: Int {
-        switch self {
-        case .critical: return 4
-        case .high: return 3
-        case .normal: return 2
-        case .low: return 1
-        case .bulk: return 0
-        }
-    }
-
-    public static func < (lhs: Priority, rhs: Priority) -> Bool { lhs.urgency < rhs.urgency }
-
-    public var description: String { rawValue }
-}
+import MailCore
 
 /// How mailgate logs in to an upstream account.
 public enum UpstreamCredential: Sendable, Equatable {
@@ -85,13 +66,13 @@ public struct AccountConfig: Sendable, Equatable {
     public var warmup: WarmupPlan?
 
     /// Whether this account may carry mail from `sender`.
-    public func maySendAs(_ sender: String) -> Bool {
+    public func maySendAs(_ sender: MailboxAddress) -> Bool {
         sendAs.contains { $0.matches(sender) }
     }
 }
 
 public struct UserConfig: Sendable, Equatable {
-    public static let defaultPriority = Priority.normal
+    public static let defaultPriority = MessagePriority.normal
 
     /// Unique login name for SMTP AUTH and IMAP LOGIN.
     public var name: String
@@ -102,14 +83,14 @@ public struct UserConfig: Sendable, Equatable {
     /// Names of accounts this user's mail may leave through (each defined, none repeated).
     public var accounts: [String]
     /// Class of a message that asks for none.
-    public var priority: Priority
+    public var priority: MessagePriority
     /// Highest class this user may ask for; never below `priority`.
-    public var maxPriority: Priority
+    public var maxPriority: MessagePriority
     /// Account whose IMAP server this user reaches through the proxy (it has an `imap` URL).
     public var imapAccount: String?
 
     /// Whether this user may send as `sender`.
-    public func maySendAs(_ sender: String) -> Bool {
+    public func maySendAs(_ sender: MailboxAddress) -> Bool {
         sendAs.contains { $0.matches(sender) }
     }
 }

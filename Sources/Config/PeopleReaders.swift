@@ -3,6 +3,8 @@
 // trusted_user) and duplicate names are checked afterwards by CrossChecks,
 // once every entry is read. Secret file paths are collected for the loader.
 
+import MailCore
+
 enum PasswordHashFormat {
     private static let cryptAlphabet = Set(Array("./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8))
 
@@ -65,8 +67,8 @@ extension SectionReaders {
         }
         let address = table.parsed("address", required: true, expected: #"an address like "sales@example.test""#,
                                    parse: Self.emailAddress)
-        var sendAs = table.parsedList("send_as", expected: Self.sendAsExpected, parse: SendAsPattern.parse)
-        if sendAs == nil, let address, let own = SendAsPattern.parse(address) { sendAs = [own] }
+        var sendAs = table.parsedList("send_as", expected: Self.sendAsExpected, parse: { SendAsPattern($0) })
+        if sendAs == nil, let address, let own = SendAsPattern(address) { sendAs = [own] }
         let smtp = readUpstream(table, "smtp", required: true, smtp: true)
         let imap = readUpstream(table, "imap", required: false, smtp: false)
         let username = table.string("username", expected: "a login name")
@@ -182,15 +184,15 @@ extension SectionReaders {
             }
         }
         let sendAs = table.parsedList("send_as", required: true, expected: Self.sendAsExpected,
-                                      parse: SendAsPattern.parse)
+                                      parse: { SendAsPattern($0) })
         let accounts = table.parsedList("accounts", required: true, expected: "an account name") { $0 }
         if let accounts, accounts.isEmpty, case .array(let elements)? = table.entries["accounts"], elements.isEmpty {
             table.report("accounts", "expected at least one account name")
         }
-        let priorityExpected = "one of " + Priority.allCases.map { "\"\($0)\"" }.joined(separator: ", ")
-        let priority = table.parsed("priority", expected: priorityExpected) { Priority(rawValue: $0) }
+        let priorityExpected = "one of " + MessagePriority.allCases.reversed().map { "\"\($0)\"" }.joined(separator: ", ")
+        let priority = table.parsed("priority", expected: priorityExpected) { MessagePriority(name: $0) }
             ?? UserConfig.defaultPriority
-        let maxPriority = table.parsed("max_priority", expected: priorityExpected) { Priority(rawValue: $0) }
+        let maxPriority = table.parsed("max_priority", expected: priorityExpected) { MessagePriority(name: $0) }
         if let maxPriority, maxPriority < priority {
             table.report("max_priority", "max_priority \"\(maxPriority)\" is below priority \"\(priority)\"")
         }

@@ -3,6 +3,8 @@
 // reports problems to the sink and returns a value with defaults filled in;
 // the loader returns a config only when the sink stayed empty.
 
+import MailCore
+
 /// A secret file named in the config, checked after parsing.
 struct SecretReference {
     var key: ConfigKeyPath
@@ -39,7 +41,7 @@ struct SectionReaders {
         }
         defer { table.finish() }
         let hostname = table.parsed("hostname", required: true, expected: Expected.hostname) { text in
-            isDomainName(text) ? text.lowercased() : nil
+            MailboxAddress.isDomainName(text) ? text.lowercased() : nil
         }
         return ServerConfig(hostname: hostname ?? "",
                             drainTimeout: table.duration("drain_timeout", default: ServerConfig.defaultDrainTimeout))
@@ -161,7 +163,7 @@ struct SectionReaders {
         defer { table?.finish() }
         let listen = listeners(table, "listen")
         let domains = table?.parsedList("domains", expected: Expected.domain) { text in
-            isDomainName(text) ? text.lowercased() : nil
+            MailboxAddress.isDomainName(text) ? text.lowercased() : nil
         }
         if let table, !listen.isEmpty {
             if table.raw("domains") == nil {

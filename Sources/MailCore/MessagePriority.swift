@@ -2,7 +2,7 @@
 // RFC 6710 MT-PRIORITY mapping. Ordered: critical > high > normal > low > bulk.
 
 /// Delivery priority classes, highest first. `Comparable`: `.bulk < .low < .normal < .high < .critical`.
-public enum MessagePriority: Int, Sendable, Hashable, Comparable, CaseIterable {
+public enum MessagePriority: Int, Sendable, Hashable, Comparable, CaseIterable, CustomStringConvertible {
     case bulk = 0
     case low = 1
     case normal = 2
@@ -21,6 +21,8 @@ public enum MessagePriority: Int, Sendable, Hashable, Comparable, CaseIterable {
         case .critical: "critical"
         }
     }
+
+    public var description: String { name }
 
     /// Parses a class name, ASCII case-insensitive, surrounding blanks ignored.
     public init?(name: some StringProtocol) {

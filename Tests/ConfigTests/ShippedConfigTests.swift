@@ -1,6 +1,7 @@
 // The shipped conf/mailgate.toml loads as is, with the values its comments
 // promise, and the database URL override replaces [database] url.
 import Foundation
+import MailCore
 import Testing
 @testable import Config
 
@@ -121,7 +122,7 @@ enum Fixtures {
 
     @Test func accountDefaultsFollowTheAddress() throws {
         let account = try #require(Fixtures.config(Fixtures.base)?.accounts.first)
-        #expect(account.sendAs == [.address(localPart: "sink", domain: "example.test")])
+        #expect(account.sendAs == [.exact(localPart: "sink", domain: "example.test")])
         #expect(account.weight == 1)
         #expect(account.maxConnections == 2)
         #expect(account.limits == AccountLimits())
@@ -165,8 +166,8 @@ enum Fixtures {
         #expect(account.limits == AccountLimits(perMinute: 20, perHour: nil, perDay: 2000))
         #expect(account.warmup == WarmupPlan(started: CalendarDate(year: 2026, month: 11, day: 1),
                                              dailyPerWeek: [500, 1000]))
-        #expect(account.maySendAs("bob@SALES.example.test"))
-        #expect(!account.maySendAs("bob@example.test"))
+        #expect(account.maySendAs(MailboxAddress(localPart: "bob", domain: "SALES.example.test")))
+        #expect(!account.maySendAs(MailboxAddress(localPart: "bob", domain: "example.test")))
     }
 
     @Test(arguments: [(0, 500), (6, 500), (7, 1000), (13, 1000), (14, nil), (-3, 500)] as [(Int, Int?)])

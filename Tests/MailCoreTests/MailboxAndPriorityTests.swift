@@ -8,7 +8,7 @@ import Testing
     static let parses: [(String, SendAsPattern?)] = [
         ("*@Example.Test", .anyAtDomain("example.test")),
         ("sales@Example.Test", .exact(localPart: "sales", domain: "example.test")),
-        ("\"a@b\"@example.test", .exact(localPart: "\"a@b\"", domain: "example.test")),
+        ("\"a@b\"@example.test", nil), ("a*@example.test", nil), ("a@exa mple.test", nil),
         ("no-at-sign", nil), ("@example.test", nil), ("user@", nil),
     ]
 
