@@ -137,9 +137,7 @@ extension SMTPClientSession {
         }
         let expectation = transaction.expected.removeFirst()
         let failure = SMTPReplyClassifier.classify(reply, step: expectation.step)
-        let unexpected = !reply.isPositive && failure == nil && !(expectation == .data && reply.code == 354)
-            && expectation != .discardedDataEnd
-        if unexpected || (expectation == .data && reply.isPositive) {
+        guard Self.fits(reply, expectation) else {
             fail(.protocolError, reply: reply, detail: "unexpected reply: \(reply.description)", into: &actions)
             return
         }
@@ -194,6 +192,16 @@ extension SMTPClientSession {
         case .discardedDataEnd:
             self.transaction = transaction
             finishTransaction(needsReset: false, into: &actions)
+        }
+    }
+
+    /// DATA wants 354, the others 2xx; any 4xx/5xx is a refusal; the rest is a protocol error.
+    private static func fits(_ reply: SMTPReply, _ expectation: ClientTransaction.Expected) -> Bool {
+        if reply.code >= 400 { return true }
+        switch expectation {
+        case .mail, .rcpt, .dataEnd: return reply.isPositive
+        case .data: return reply.code == 354
+        case .discardedDataEnd: return true
         }
     }
 
