@@ -1,0 +1,162 @@
+// Table-driven tests of the client-command framer: every token form, every
+// literal form, limits and hostile input; each case is fed all at once, one
+// byte at a time and in 7-byte chunks, and must give the same events.
+import Testing
+@testable import IMAPProtocol
+
+struct FramerCase: CustomStringConvertible, Sendable {
+    let name: String
+    let input: [UInt8]
+    let expected: [IMAPCommandFramerEvent]
+    var limits: IMAPCommandLimits = .preLogin
+    var description: String { name }
+}
+
+let framerCases: [FramerCase] = [
+    FramerCase(name: "simple command", input: bytes("a1 NOOP\r\n"), expected: [command("a1", "NOOP")]),
+    FramerCase(name: "lower-case name is upper-cased", input: bytes("x capability\r\n"),
+               expected: [command("x", "CAPABILITY")]),
+    FramerCase(name: "bare LF ends a line", input: bytes("a NOOP\n"), expected: [command("a", "NOOP")]),
+    FramerCase(name: "two pipelined commands", input: bytes("a NOOP\r\nb LOGOUT\r\n"),
+               expected: [command("a", "NOOP"), command("b", "LOGOUT")]),
+    FramerCase(name: "blank lines are skipped", input: bytes("\r\n\r\na NOOP\r\n"), expected: [command("a", "NOOP")]),
+    FramerCase(name: "atoms", input: bytes("a LOGIN alice s3cr3t\r\n"),
+               expected: [command("a", "LOGIN", atom("alice"), atom("s3cr3t"))]),
+    FramerCase(name: "tag with closing bracket", input: bytes("a] NOOP\r\n"), expected: [command("a]", "NOOP")]),
+    FramerCase(name: "quoted strings", input: bytes("a LOGIN \"alice\" \"pass word\"\r\n"),
+               expected: [command("a", "LOGIN", quoted("alice"), quoted("pass word"))]),
+    FramerCase(name: "quoted escapes", input: bytes("a LOGIN \"al\\\"ice\" \"back\\\\slash\"\r\n"),
+               expected: [command("a", "LOGIN", quoted("al\"ice"), quoted("back\\slash"))]),
+    FramerCase(name: "empty quoted string", input: bytes("a LOGIN \"\" \"\"\r\n"),
+               expected: [command("a", "LOGIN", quoted(""), quoted(""))]),
+    FramerCase(name: "UTF-8 in quoted string", input: bytes("a LOGIN \"jürgen\" \"пароль\"\r\n"),
+               expected: [command("a", "LOGIN", quoted("jürgen"), quoted("пароль"))]),
+    FramerCase(name: "invalid escape", input: bytes("a LOGIN \"a\\b\" x\r\nb NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .syntax("invalid escape in quoted string"), isFatal: false)),
+                          command("b", "NOOP")]),
+    FramerCase(name: "unterminated quoted string", input: bytes("a LOGIN \"alice\r\nb NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .syntax("invalid character in quoted string"), isFatal: false)),
+                          command("b", "NOOP")]),
+    FramerCase(name: "NIL any case", input: bytes("a ID nil\r\nb ID NIL\r\n"),
+               expected: [command("a", "ID", .nilValue), command("b", "ID", .nilValue)]),
+    FramerCase(name: "list", input: bytes("a ID (\"name\" \"mutt\" \"version\" NIL)\r\n"),
+               expected: [command("a", "ID", .list([quoted("name"), quoted("mutt"), quoted("version"), .nilValue]))]),
+    FramerCase(name: "empty and nested lists", input: bytes("a X () ((a) b)\r\n"),
+               expected: [command("a", "X", .list([]), .list([.list([atom("a")]), atom("b")]))]),
+    FramerCase(name: "section with spaces and parens", input: bytes("a FETCH 1 (BODY.PEEK[HEADER.FIELDS (From To)]<0.10>)\r\n"),
+               expected: [command("a", "FETCH", atom("1"), .list([atom("BODY.PEEK[HEADER.FIELDS (From To)]<0.10>")]))]),
+    FramerCase(name: "flags and wildcards", input: bytes("a LIST \"\" *\r\nb STORE 1 +FLAGS (\\Seen)\r\n"),
+               expected: [command("a", "LIST", quoted(""), atom("*")),
+                          command("b", "STORE", atom("1"), atom("+FLAGS"), .list([atom("\\Seen")]))]),
+    FramerCase(name: "synchronising literal", input: bytes("a LOGIN {5}\r\nalice {6}\r\nsecret\r\n"),
+               expected: [.literalContinuationNeeded(byteCount: 5), .literalContinuationNeeded(byteCount: 6),
+                          command("a", "LOGIN", .literal(bytes("alice"), form: .synchronizing, binary: false),
+                                  .literal(bytes("secret"), form: .synchronizing, binary: false))]),
+    FramerCase(name: "LITERAL+ literal", input: bytes("a LOGIN {5+}\r\nalice \"secret\"\r\n"),
+               expected: [command("a", "LOGIN", .literal(bytes("alice"), form: .nonSynchronizingPlus, binary: false),
+                                  quoted("secret"))]),
+    FramerCase(name: "LITERAL- literal", input: bytes("a LOGIN {5-}\r\nalice x\r\n"),
+               expected: [command("a", "LOGIN", .literal(bytes("alice"), form: .nonSynchronizingMinus, binary: false),
+                                  atom("x"))]),
+    FramerCase(name: "zero-length synchronising literal", input: bytes("a LOGIN {0}\r\n {0+}\r\n\r\n"),
+               expected: [.literalContinuationNeeded(byteCount: 0),
+                          command("a", "LOGIN", .literal([], form: .synchronizing, binary: false),
+                                  .literal([], form: .nonSynchronizingPlus, binary: false))]),
+    FramerCase(name: "literal8", input: bytes("a APPEND INBOX ~{3}\r\n\u{0}\u{1}\u{2}\r\n"),
+               expected: [.literalContinuationNeeded(byteCount: 3),
+                          command("a", "APPEND", atom("INBOX"), .literal([0, 1, 2], form: .synchronizing, binary: true))]),
+    FramerCase(name: "literal8 non-synchronising", input: bytes("a APPEND INBOX ~{2+}\r\nab\r\n"),
+               expected: [command("a", "APPEND", atom("INBOX"), .literal(bytes("ab"), form: .nonSynchronizingPlus, binary: true))]),
+    FramerCase(name: "tilde atom is not a literal", input: bytes("a X ~abc\r\n"),
+               expected: [command("a", "X", atom("~abc"))]),
+    FramerCase(name: "literal holding CRLF and braces", input: bytes("a LOGIN {7+}\r\n{1}\r\n\"x x\r\n"),
+               expected: [command("a", "LOGIN", .literal(bytes("{1}\r\n\"x"), form: .nonSynchronizingPlus, binary: false),
+                                  atom("x"))]),
+    FramerCase(name: "literal inside a list", input: bytes("a ID (\"name\" {4+}\r\nmutt)\r\n"),
+               expected: [command("a", "ID", .list([quoted("name"), .literal(bytes("mutt"), form: .nonSynchronizingPlus, binary: false)]))]),
+    FramerCase(name: "literal not at end of line", input: bytes("a LOGIN {5} x\r\nb NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .syntax("literal announcement not at end of line"), isFatal: false)),
+                          command("b", "NOOP")]),
+    FramerCase(name: "literal without digits", input: bytes("a LOGIN {}\r\nb NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .syntax("bad literal announcement"), isFatal: false)),
+                          command("b", "NOOP")]),
+    FramerCase(name: "literal of 4294967295 synchronising", input: bytes("a LOGIN {4294967295}\r\nb NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .literalTooLarge(announced: 4294967295, synchronizing: true), isFatal: false)),
+                          command("b", "NOOP")]),
+    FramerCase(name: "literal of 4294967295 non-synchronising is fatal", input: bytes("a LOGIN {4294967295+}\r\nxxxx"),
+               expected: [.failure(.init(tag: "a", error: .literalTooLarge(announced: 4294967295, synchronizing: false), isFatal: true))]),
+    FramerCase(name: "literal size saturates", input: bytes("a LOGIN {99999999999999999999999999}\r\nb NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .literalTooLarge(announced: Int.max, synchronizing: true), isFatal: false)),
+                          command("b", "NOOP")]),
+    FramerCase(name: "literal one over the limit", input: bytes("a LOGIN {65537}\r\nb NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .literalTooLarge(announced: 65537, synchronizing: true), isFatal: false)),
+                          command("b", "NOOP")]),
+    FramerCase(name: "literals over the per-command total", input: bytes("a X {3+}\r\nabc {3}\r\nb NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .literalTooLarge(announced: 3, synchronizing: true), isFatal: false)),
+                          command("b", "NOOP")],
+               limits: IMAPCommandLimits(maxTotalLiteralBytes: 5)),
+    FramerCase(name: "skipped line with trailing non-sync literal skips the literal", input: bytes("a X\"y {6+}\r\nb NO\r\n c\r\nd NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .syntax("invalid character in atom"), isFatal: false)),
+                          command("d", "NOOP")]),
+    FramerCase(name: "invalid tag", input: bytes("a+b NOOP\r\nc NOOP\r\n"),
+               expected: [.failure(.init(tag: nil, error: .invalidTag, isFatal: false)), command("c", "NOOP")]),
+    FramerCase(name: "star tag", input: bytes("* NOOP\r\nc NOOP\r\n"),
+               expected: [.failure(.init(tag: nil, error: .invalidTag, isFatal: false)), command("c", "NOOP")]),
+    FramerCase(name: "tag too long", input: bytes(String(repeating: "t", count: 65) + " NOOP\r\nc NOOP\r\n"),
+               expected: [.failure(.init(tag: nil, error: .invalidTag, isFatal: false)), command("c", "NOOP")]),
+    FramerCase(name: "tag without command", input: bytes("abc\r\nc NOOP\r\n"),
+               expected: [.failure(.init(tag: "abc", error: .missingCommand, isFatal: false)), command("c", "NOOP")]),
+    FramerCase(name: "tag and space without command", input: bytes("abc \r\nc NOOP\r\n"),
+               expected: [.failure(.init(tag: "abc", error: .missingCommand, isFatal: false)), command("c", "NOOP")]),
+    FramerCase(name: "HTTP request", input: bytes("GET / HTTP/1.1\r\n"),
+               expected: [command("GET", "/", atom("HTTP/1.1"))]),
+    FramerCase(name: "quoted command name", input: bytes("a \"NOOP\"\r\nb NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .syntax("command name expected"), isFatal: false)), command("b", "NOOP")]),
+    FramerCase(name: "double space", input: bytes("a LOGIN  x y\r\nb NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .syntax("unexpected space"), isFatal: false)), command("b", "NOOP")]),
+    FramerCase(name: "unclosed list", input: bytes("a ID (\"a\"\r\nb NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .syntax("unclosed list"), isFatal: false)), command("b", "NOOP")]),
+    FramerCase(name: "stray close paren", input: bytes("a ID )\r\nb NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .syntax("unexpected )"), isFatal: false)), command("b", "NOOP")]),
+    FramerCase(name: "NUL in atom", input: bytes("a LOGIN al\u{0}ice x\r\nb NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .syntax("invalid character in atom"), isFatal: false)), command("b", "NOOP")]),
+    FramerCase(name: "8-bit byte in atom", input: [0x61, 0x20, 0x4C, 0xFF, 0x0D, 0x0A] + bytes("b NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .syntax("invalid character in atom"), isFatal: false)), command("b", "NOOP")]),
+    FramerCase(name: "CR without LF", input: bytes("a NOOP\rb NOOP\r\nc NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .syntax("CR without LF"), isFatal: false)), command("c", "NOOP")]),
+    FramerCase(name: "lists nested too deep", input: bytes("a X " + String(repeating: "(", count: 9) + String(repeating: ")", count: 9) + "\r\nb NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .listTooDeep, isFatal: false)), command("b", "NOOP")]),
+    FramerCase(name: "lists nested to the limit", input: bytes("a X " + String(repeating: "(", count: 8) + String(repeating: ")", count: 8) + "\r\n"),
+               expected: [command("a", "X", .list([.list([.list([.list([.list([.list([.list([.list([])])])])])])])]))]),
+    FramerCase(name: "too many tokens", input: bytes("a X " + Array(repeating: "y", count: 4).joined(separator: " ") + "\r\nb NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .tooManyTokens, isFatal: false)), command("b", "NOOP")],
+               limits: IMAPCommandLimits(maxTokens: 4)),
+    FramerCase(name: "too many tokens at a literal skips its bytes", input: bytes("a X y {3+}\r\nabc z\r\nb NOOP\r\n"),
+               expected: [.failure(.init(tag: "a", error: .tooManyTokens, isFatal: false)), command("b", "NOOP")],
+               limits: IMAPCommandLimits(maxTokens: 2)),
+    FramerCase(name: "line at the limit", input: bytes("a X " + String(repeating: "y", count: 8192 - 6) + "\r\n"),
+               expected: [command("a", "X", atom(String(repeating: "y", count: 8192 - 6)))]),
+    FramerCase(name: "line one over the limit", input: bytes("a X " + String(repeating: "y", count: 8192 - 5) + "\r\n"),
+               expected: [.failure(.init(tag: "a", error: .lineTooLong, isFatal: true))]),
+    FramerCase(name: "100 KB line without CRLF", input: bytes("a X " + String(repeating: "y", count: 100_000)),
+               expected: [.failure(.init(tag: "a", error: .lineTooLong, isFatal: true))]),
+    FramerCase(name: "100 KB of garbage without a tag end", input: Array(repeating: UInt8(ascii: "y"), count: 100_000),
+               expected: [.failure(.init(tag: nil, error: .invalidTag, isFatal: false))]),
+    FramerCase(name: "literal bytes do not count towards the line", input: bytes("a X {9000+}\r\n" + String(repeating: "z", count: 9000) + "\r\n"),
+               expected: [command("a", "X", .literal(bytes(String(repeating: "z", count: 9000)), form: .nonSynchronizingPlus, binary: false))]),
+]
+
+@Test(arguments: framerCases)
+func framerAllAtOnce(_ testCase: FramerCase) {
+    #expect(frameAll(testCase.input, chunkSize: nil, limits: testCase.limits) == testCase.expected)
+}
+
+@Test(arguments: framerCases)
+func framerByteByByte(_ testCase: FramerCase) {
+    #expect(frameAll(testCase.input, chunkSize: 1, limits: testCase.limits) == testCase.expected)
+}
+
+@Test(arguments: framerCases)
+func framerInSevenByteChunks(_ testCase: FramerCase) {
+    #expect(frameAll(testCase.input, chunkSize: 7, limits: testCase.limits) == testCase.expected)
+}
