@@ -2,8 +2,9 @@
 // tag, atoms, quoted strings, literals {n} {n+} {n-} ~{n}, lists, NIL.
 // Contract: append bytes in chunks of any size, then call next() until it
 // says needMoreBytes; results are identical however the input is split.
-// Limits: see IMAPCommandLimits. Bare LF ends a line like CRLF (as Dovecot).
-// Atoms may hold `[...]` sections with spaces and parens (BODY[HEADER.FIELDS (A)]).
+// Limits: see IMAPCommandLimits (non-synchronising literals capped at 4096 as
+// RFC 7888 LITERAL-). NUL is refused outside literal8. Bare LF ends a line. Atoms
+// may hold `[...]` sections with spaces and parens (BODY[HEADER.FIELDS (A)]).
 
 public struct IMAPCommandFramer: Sendable {
     public var limits: IMAPCommandLimits
@@ -119,6 +120,11 @@ public struct IMAPCommandFramer: Sendable {
             case .discarding:
                 let byte = buffer[readIndex]
                 readIndex += 1
+                lineBytes += 1
+                if lineBytes > limits.maxLineLength {
+                    compactIfNeeded()
+                    return .failure(fail(.lineTooLong, fatal: true))
+                }
                 discardByte(byte)
                 continue
             case .failed(let failure):
@@ -368,16 +374,20 @@ public struct IMAPCommandFramer: Sendable {
 
     private mutating func acceptLiteral(size: Int, form: IMAPLiteralForm, binary: Bool) -> IMAPCommandFramerEvent? {
         let total = literalBytes.addingReportingOverflow(size)
-        guard size <= limits.maxLiteralSize, !total.overflow, total.partialValue <= limits.maxTotalLiteralBytes else {
+        let sizeLimit = form.isSynchronizing ? limits.maxLiteralSize
+                                             : min(limits.maxLiteralSize, limits.maxNonSynchronizingLiteralSize)
+        guard size <= sizeLimit, !total.overflow, total.partialValue <= limits.maxTotalLiteralBytes else {
             let error = IMAPFramingError.literalTooLarge(announced: size, synchronizing: form.isSynchronizing)
-            if form.isSynchronizing {
-                // The client waits for "+" and will not send the bytes: the
-                // command ends here and the next line is a new command.
-                let failure = IMAPFramingFailure(tag: tag, error: error, isFatal: false)
-                resetCommand()
-                return .failure(failure)
+            guard form.isSynchronizing || size <= limits.maxLiteralSize else {
+                return .failure(fail(error, fatal: true))
             }
-            return .failure(fail(error, fatal: true))
+            let failure = IMAPFramingFailure(tag: tag, error: error, isFatal: false)
+            resetCommand()
+            // A synchronising client waits for "+" and will not send the bytes:
+            // the next line is a new command. A non-synchronising one (RFC 7888
+            // LITERAL- above 4096) is sending them: skip them and the line's rest.
+            if !form.isSynchronizing { phase = .discardingLiteral(remaining: size) }
+            return .failure(failure)
         }
         guard tokenCount < limits.maxTokens else {
             let failure = IMAPFramingFailure(tag: tag, error: .tooManyTokens, isFatal: false)
@@ -397,6 +407,13 @@ public struct IMAPCommandFramer: Sendable {
     }
 
     private mutating func finishLiteral(form: IMAPLiteralForm, binary: Bool) -> IMAPCommandFramerEvent? {
+        // literal = CHAR8 (no NUL); only literal8 may carry NUL (RFC 3516).
+        if !binary && tokenBytes.contains(0) {
+            let failure = IMAPFramingFailure(tag: tag, error: .syntax("NUL in literal"), isFatal: false)
+            resetCommand()
+            phase = .discarding
+            return .failure(failure)
+        }
         if let failure = finishToken(.literal(tokenBytes, form: form, binary: binary)) { return failure }
         phase = .separator
         return nil
@@ -478,6 +495,7 @@ public struct IMAPCommandFramer: Sendable {
         }
         let announced = IMAPGrammar.trailingNonSynchronizingLiteral(discardTail)
         discardTail = []
+        lineBytes = 0
         switch announced {
         case .none:
             phase = .lineStart

@@ -6,11 +6,17 @@
 public struct IMAPCommandLimits: Hashable, Sendable {
     /// Longest tag accepted; longer tags are refused with an untagged BAD.
     public var maxTagLength: Int
-    /// Bytes of one command outside literal data, CRLFs included. Exceeding it
-    /// is fatal: the framer stops and the connection should end with BYE.
+    /// Bytes of one command outside literal data, CRLFs included (also while a
+    /// refused line is being skipped). Exceeding it is fatal: the framer stops
+    /// and the connection should end with BYE.
     public var maxLineLength: Int
-    /// Largest single literal (`{n}`, `{n+}`, `{n-}`, `~{n}`).
+    /// Largest single literal (`{n}`, `{n+}`, `{n-}`, `~{n}`). A synchronising
+    /// literal above it is refused before the client sends it; a
+    /// non-synchronising one above it is fatal (its bytes are already coming).
     public var maxLiteralSize: Int
+    /// Largest non-synchronising literal (RFC 7888 LITERAL-: 4096). Between this
+    /// and maxLiteralSize the command is refused and the literal skipped.
+    public var maxNonSynchronizingLiteralSize: Int
     /// Sum of all literal bytes in one command.
     public var maxTotalLiteralBytes: Int
     /// Deepest nesting of parenthesised lists.
@@ -19,10 +25,12 @@ public struct IMAPCommandLimits: Hashable, Sendable {
     public var maxTokens: Int
 
     public init(maxTagLength: Int = 64, maxLineLength: Int = 8192, maxLiteralSize: Int = 65536,
+                maxNonSynchronizingLiteralSize: Int = 4096,
                 maxTotalLiteralBytes: Int = 131072, maxListDepth: Int = 8, maxTokens: Int = 512) {
         self.maxTagLength = maxTagLength
         self.maxLineLength = maxLineLength
         self.maxLiteralSize = maxLiteralSize
+        self.maxNonSynchronizingLiteralSize = maxNonSynchronizingLiteralSize
         self.maxTotalLiteralBytes = maxTotalLiteralBytes
         self.maxListDepth = maxListDepth
         self.maxTokens = maxTokens
@@ -44,7 +52,8 @@ public enum IMAPFramingError: Hashable, Sendable {
     /// More than maxLineLength bytes outside literals (fatal).
     case lineTooLong
     /// A literal announced larger than the limits; `announced` saturates at
-    /// Int.max. Fatal when non-synchronising (the bytes are already coming).
+    /// Int.max. Fatal when non-synchronising and above maxLiteralSize (the
+    /// bytes are already coming and skipping them would take too long).
     case literalTooLarge(announced: Int, synchronizing: Bool)
     /// Lists nested deeper than maxListDepth.
     case listTooDeep
