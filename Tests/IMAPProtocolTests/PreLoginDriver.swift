@@ -23,6 +23,8 @@ struct PreLoginDriver {
     var session: IMAPPreLoginSession
     var actions: [IMAPPreLoginAction] = []
     var upstreamOutcome: IMAPUpstreamLoginOutcome = .loggedIn(capabilities: dovecotPostLoginCapabilities)
+    /// Client bytes the relay sends upstream: the handed-over ones, then the rest.
+    var forwarded: [UInt8] = []
     /// When false, awaited actions are left unanswered (to test input held meanwhile).
     var answersEvents = true
 
@@ -41,12 +43,17 @@ struct PreLoginDriver {
         }
     }
 
+    /// Once relaying, client bytes go to the upstream, as the service does.
     mutating func feed(_ data: [UInt8], chunkSize: Int) {
         let size = chunkSize <= 0 ? max(1, data.count) : chunkSize
         var index = 0
         while index < data.count {
             let end = min(data.count, index + size)
-            handle(session.receive(data[index..<end]))
+            if session.isRelaying {
+                forwarded.append(contentsOf: data[index..<end])
+            } else {
+                handle(session.receive(data[index..<end]))
+            }
             index = end
         }
     }
@@ -60,7 +67,9 @@ struct PreLoginDriver {
                 handle(session.credentialsVerified(check(request)))
             case .connectUpstream:
                 handle(session.upstreamLoginFinished(upstreamOutcome))
-            case .send, .startTLS, .startRelay, .close, .log:
+            case .startRelay(let pending):
+                forwarded.append(contentsOf: pending)
+            case .send, .startTLS, .close, .log:
                 break
             }
         }
@@ -83,6 +92,10 @@ struct PreLoginDriver {
             start = index + 1
         }
         return result
+    }
+
+    var actionsWithoutRelayBytes: [IMAPPreLoginAction] {
+        actions.map { if case .startRelay = $0 { .startRelay(pendingClientBytes: []) } else { $0 } }
     }
 
     var closed: Bool { actions.contains(.close) }
