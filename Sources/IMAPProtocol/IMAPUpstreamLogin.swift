@@ -46,7 +46,7 @@ public struct IMAPUpstreamLogin: Sendable {
         case .finished:
             return []
         case .awaitingTLS:
-            return finish(.failed(.protocolError("bytes received before the TLS handshake")))
+            return finish(.failed(.protocolError("bytes after the STARTTLS response")))
         case .greeting, .capability, .startTLS, .identify, .login, .authenticate, .postLoginCapability:
             break
         }
