@@ -56,8 +56,7 @@ extension IMAPPreLoginSession {
         actions.append(.startTLS)
         // Anything pipelined behind STARTTLS was sent in plaintext and must not
         // run as if it came over TLS (CVE-2011-0411).
-        let injected = framer.takeRemainingBytes()
-        if !injected.isEmpty { actions.append(.log(.discardedAfterSTARTTLS(byteCount: injected.count))) }
+        noteDiscardedAfterSTARTTLS(isEmpty: framer.takeRemainingBytes().isEmpty, into: &actions)
         mode = .awaitingTLS
     }
 

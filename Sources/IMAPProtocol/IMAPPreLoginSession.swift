@@ -28,6 +28,7 @@ public struct IMAPPreLoginSession: Sendable {
     var failedLogins = 0
     /// Bytes received while awaiting an event (bounded by maxPendingInput).
     var receivedWhileWaiting = 0
+    var loggedDiscardAfterSTARTTLS = false
 
     public init(policy: IMAPPreLoginPolicy) {
         self.policy = policy
@@ -64,7 +65,7 @@ public struct IMAPPreLoginSession: Sendable {
         case .closed, .relaying:
             return []
         case .awaitingTLS:
-            if !bytes.isEmpty { actions.append(.log(.discardedAfterSTARTTLS(byteCount: bytes.count))) }
+            noteDiscardedAfterSTARTTLS(isEmpty: bytes.isEmpty, into: &actions)
         case .awaitingCredentials, .awaitingUpstream:
             receivedWhileWaiting += bytes.count
             guard receivedWhileWaiting <= policy.maxPendingInput else {
@@ -183,6 +184,12 @@ public struct IMAPPreLoginSession: Sendable {
         if badCommands > policy.maxBadCommands {
             close(reason: "too many invalid commands", bye: "Too many invalid commands", into: &actions)
         }
+    }
+
+    mutating func noteDiscardedAfterSTARTTLS(isEmpty: Bool, into actions: inout [IMAPPreLoginAction]) {
+        guard !isEmpty, !loggedDiscardAfterSTARTTLS else { return }
+        loggedDiscardAfterSTARTTLS = true
+        actions.append(.log(.discardedAfterSTARTTLS))
     }
 
     mutating func close(reason: String, bye: String, into actions: inout [IMAPPreLoginAction]) {

@@ -109,8 +109,9 @@ public enum IMAPPreLoginAction: Sendable, Hashable {
 public enum IMAPPreLoginLogEvent: Sendable, Hashable {
     /// A command was refused with this response (its text, without CRLF).
     case refused(reason: String, response: String)
-    /// Bytes pipelined after STARTTLS were thrown away (CVE-2011-0411).
-    case discardedAfterSTARTTLS(byteCount: Int)
+    /// Bytes pipelined after STARTTLS were thrown away (CVE-2011-0411);
+    /// logged once per STARTTLS whatever the chunking.
+    case discardedAfterSTARTTLS
     case clientID([IMAPIDParameter])
     case loginSucceeded(user: String, mechanism: IMAPLoginMechanism)
     case loginFailed(user: String, mechanism: IMAPLoginMechanism)

@@ -46,6 +46,7 @@ public struct IMAPUpstreamLogin: Sendable {
         case .finished:
             return []
         case .awaitingTLS:
+            if bytes.isEmpty { return [] }
             return finish(.failed(.protocolError("bytes after the STARTTLS response")))
         case .greeting, .capability, .startTLS, .identify, .login, .authenticate, .postLoginCapability:
             break
