@@ -1,1 +1,0 @@
-// IMAPProtocol: see Package.swift for the layering.
