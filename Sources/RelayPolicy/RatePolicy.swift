@@ -35,7 +35,7 @@ public enum RateOpening: Sendable, Hashable, Comparable, CustomStringConvertible
         switch self {
         case .whenConnectionFrees: "when a connection frees"
         case .at(let instant): "until \(instant)"
-        case .never: "with no end (limit 0)"
+        case .never: "and never reopens"
         }
     }
 }
@@ -54,7 +54,7 @@ public struct RateHold: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `per_hour limit 300 reached until 2026-11-03T14:00:00Z`, `warm-up week 2 cap 1000 reached
-    /// until 2026-11-10T00:00:00Z`, `all 2 connections busy`.
+    /// until 2026-11-10T00:00:00Z`, `all 2 connections busy`, `per_day limit 0 reached and never reopens`.
     public var description: String {
         switch limit {
         case .connections: "all \(ceiling) connections busy"
@@ -168,6 +168,7 @@ public struct RatePolicy: Sendable, Hashable {
 
     /// nil when the account has room now; otherwise the binding limit and the earliest instant
     /// at which room becomes positive again (assuming no further sends are counted meanwhile).
+    /// A window hold is named in preference to busy connections, which free on their own.
     public func nextOpening(counters: RateCounters, inFlight: Int, at now: UTCInstant) -> RateHold? {
         status(counters: counters, inFlight: inFlight, at: now).hold
     }
