@@ -64,6 +64,11 @@ public enum AccountChoice: Sendable, Hashable {
 public struct AccountAssignment: Sendable, Hashable {
     public var account: String
     public var count: Int
+
+    public init(account: String, count: Int) {
+        self.account = account
+        self.count = count
+    }
 }
 
 /// A batch of sends spread over accounts.
