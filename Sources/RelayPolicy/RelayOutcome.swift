@@ -1,6 +1,6 @@
 // What a relay attempt's reply or failure means for the message and the account. Rules, first
-// match wins: 2xx sent; x.1.x/x.2.x after MAIL FROM are the recipient's; provider quota,
-// suspension and rate texts (ReplyPhrases) and codes (5.4.5, x.7.28, 421 4.7.x); login failures
+// match wins: 2xx sent; provider quota and suspension texts (ReplyPhrases) or 5.4.5; then x.1.x
+// and x.2.x after MAIL FROM are the recipient's; rate texts, x.7.28, 421 4.7.x; login failures
 // (AUTH phase 5xx, 530/534/535, 5.7.8, "relay access denied"); any other failure before MAIL
 // FROM, and 421, is the upstream's (unreachable); then 4xx retry the message, 5xx fail it.
 // Account problems cost the message no attempt. Limit: texts are English, as providers send them.
@@ -54,15 +54,14 @@ public enum RelayOutcome: Sendable, Hashable {
         let permanent = (500...599).contains(reply.code)
         let status = reply.enhancedStatus
         let text = ReplyPhrases.lowercasedPrefix(reply.text)
-        // x.1.x (address) and x.2.x (mailbox) are about the recipient even when the text says
-        // "rate" or "quota" (Gmail 450-4.2.1 "receiving mail at a rate...", 552 5.2.2 over quota).
-        let aboutRecipient = status.map { $0.subject == 1 || $0.subject == 2 } ?? false
-        if aboutRecipient && !phase.isSessionSetup { return permanent ? .failPermanently : .retryMessage }
-
         if ReplyPhrases.quota.contains(where: text.contains) || (status == EnhancedStatusCode(5, 4, 5)) {
             return .accountProblem(.quotaExhausted)
         }
         if ReplyPhrases.suspension.contains(where: text.contains) { return .accountProblem(.suspended) }
+        // Past the specific quota and suspension phrases (Microsoft sends those as 5.2.0),
+        // x.1.x (address) and x.2.x (mailbox) are the recipient's, whatever else the text says.
+        let aboutRecipient = status.map { $0.subject == 1 || $0.subject == 2 } ?? false
+        if aboutRecipient && !phase.isSessionSetup { return permanent ? .failPermanently : .retryMessage }
         if ReplyPhrases.rate.contains(where: text.contains) || status.map({ $0.subject == 7 && $0.detail == 28 }) == true
             || (reply.code == 421 && status.map({ $0.statusClass == 4 && $0.subject == 7 }) == true) {
             return .accountProblem(.rateLimited(retryAfter: retryHint))
