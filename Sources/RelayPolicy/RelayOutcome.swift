@@ -46,8 +46,10 @@ public enum RelayOutcome: Sendable, Hashable {
         }
     }
 
-    /// Judges a reply. `retryHint` is the delay parsed from the reply text, if any; it is carried
-    /// into `rateLimited` (the retry schedule takes it separately for `retryMessage`).
+    /// Judges the reply that decides a recipient: a failing reply at any phase, or the reply after
+    /// the data (a 2xx before that only means "go on"). `retryHint` is the delay parsed from the
+    /// reply text, if any; it is carried into `rateLimited` (the retry schedule takes it
+    /// separately for `retryMessage`).
     public static func classify(_ reply: UpstreamReply, in phase: RelayPhase, retryHint: Duration? = nil) -> RelayOutcome {
         if (200...299).contains(reply.code) { return .sent }
         // 1xx, 3xx and nonsense where a final reply was due: treated as a temporary failure.
