@@ -1,1 +1,0 @@
-// RelayPolicy: see Package.swift for the layering.
