@@ -50,7 +50,7 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(name: "mailgate",
-                          dependencies: ["Mailgate", "Auth", "Config", "Bounce", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          dependencies: ["Mailgate", "Auth", "Config", "Bounce", "Postgres", "Reactor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
 
         // Tests

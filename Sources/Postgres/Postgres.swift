@@ -1,1 +1,0 @@
-// Postgres: see Package.swift for the layering.
