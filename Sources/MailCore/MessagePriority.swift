@@ -24,6 +24,16 @@ public enum MessagePriority: Int, Sendable, Hashable, Comparable, CaseIterable, 
 
     public var description: String { name }
 
+    /// The email_queue/email_sends `priority` column: 0 critical ... 4 bulk (migration 0002),
+    /// the reverse of `rawValue`, so that the ready index sorts the most urgent first.
+    public var queueColumnValue: Int16 { Int16(4 - rawValue) }
+
+    /// The class stored as `queueColumnValue`; nil outside 0...4.
+    public init?(queueColumnValue: Int16) {
+        guard (0...4).contains(queueColumnValue) else { return nil }
+        self.init(rawValue: 4 - Int(queueColumnValue))
+    }
+
     /// Parses a class name, ASCII case-insensitive, surrounding blanks ignored.
     public init?(name: some StringProtocol) {
         var trimmed = Substring(name)

@@ -66,3 +66,18 @@ import Testing
         #expect(MessagePriority(mtPriority: 0) == .normal)
     }
 }
+
+@Suite struct QueueColumnTests {
+    @Test(arguments: [
+        (MessagePriority.critical, Int16(0)), (.high, 1), (.normal, 2), (.low, 3), (.bulk, 4),
+    ])
+    func queueColumnFollowsMigration0002(priority: MessagePriority, column: Int16) {
+        #expect(priority.queueColumnValue == column)
+        #expect(MessagePriority(queueColumnValue: column) == priority)
+    }
+
+    @Test(arguments: [Int16(-1), 5, .max])
+    func queueColumnOutOfRangeIsRefused(column: Int16) {
+        #expect(MessagePriority(queueColumnValue: column) == nil)
+    }
+}

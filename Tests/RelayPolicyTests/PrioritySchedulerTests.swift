@@ -133,17 +133,4 @@ private let saturated = 1_000_000
         let allocation = scheduler.allocate(slots: 10, ready: [.critical: saturated, .high: saturated, .bulk: saturated])
         #expect([allocation[.critical], allocation[.high], allocation[.bulk]] == [8, 0, 2])
     }
-
-    @Test(arguments: [
-        (MessagePriority.critical, Int16(0)), (.high, 1), (.normal, 2), (.low, 3), (.bulk, 4),
-    ])
-    func queueColumnFollowsMigration0002(priority: MessagePriority, column: Int16) {
-        #expect(priority.queueColumnValue == column)
-        #expect(MessagePriority(queueColumnValue: column) == priority)
-    }
-
-    @Test(arguments: [Int16(-1), 5, .max])
-    func queueColumnOutOfRangeIsRefused(column: Int16) {
-        #expect(MessagePriority(queueColumnValue: column) == nil)
-    }
 }
