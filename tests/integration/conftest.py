@@ -6,7 +6,9 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -95,8 +97,16 @@ def mailgate_factory(tmp_path):
         instance.stop()
 
 
+@lru_cache(maxsize=None)
+def pki_dir():
+    """A throwaway CA and server certificate (scripts/test-ca.sh), made once per test run."""
+    directory = Path(tempfile.mkdtemp(prefix="mailgate-pki-"))
+    subprocess.run(["sh", str(REPO / "scripts/test-ca.sh"), str(directory)], check=True, capture_output=True)
+    return directory
+
+
 def basic_config(ports, extra="", tls_dir=None):
-    tls_dir = tls_dir or REPO / "certs"
+    tls_dir = tls_dir or pki_dir()
     return f"""
 [server]
 hostname = "mail.example.test"
@@ -127,3 +137,34 @@ send_as = ["*@example.test"]
 accounts = ["sink"]
 {extra}
 """
+
+
+PSQL = "/usr/lib/postgresql/15/bin/psql"
+
+
+def psql(url, sql):
+    """Runs SQL with psql and returns its rows as lists of strings (unaligned, tab-separated)."""
+    result = subprocess.run([PSQL, url, "-XAtq", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                            capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise RuntimeError(f"psql failed: {result.stderr}")
+    return [line.split("\t") for line in result.stdout.splitlines() if line]
+
+
+def psql_bytes(url, sql):
+    """One bytea value, fetched base64-encoded so line breaks survive psql's row format."""
+    import base64
+    rows = psql(url, f"SELECT translate(encode(({sql}), 'base64'), E'\\n', '')")
+    return base64.b64decode(rows[0][0]) if rows else None
+
+
+@pytest.fixture
+def database():
+    """A fresh database on the suite's PostgreSQL, dropped afterwards. Not yet migrated."""
+    base = os.environ.get("MAILGATE_TEST_DATABASE_URL")
+    if not base:
+        pytest.fail("MAILGATE_TEST_DATABASE_URL is not set: run the suite with `make test`")
+    name = "t_" + os.urandom(6).hex()
+    psql(base, f"CREATE DATABASE {name}")
+    yield base.rsplit("/", 1)[0] + "/" + name
+    psql(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

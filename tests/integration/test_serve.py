@@ -5,9 +5,10 @@ import socket
 from conftest import basic_config, free_port, wait_for_port
 
 
-def test_serve_listens_reloads_and_drains(mailgate_factory):
+def test_serve_listens_reloads_and_drains(mailgate_factory, database):
     ports = [free_port() for _ in range(5)]
-    server = mailgate_factory(basic_config(ports[:4])).start(wait_ports=ports[:4])
+    server = mailgate_factory(basic_config(ports[:4]), env={"MAILGATE_DATABASE_URL": database})
+    server.start(wait_ports=ports[:4])
     with socket.create_connection(("127.0.0.1", ports[0]), timeout=5) as client:
         greeting = client.recv(512)
         assert greeting[:3] in (b"220", b"421") and b"mail.example.test" in greeting

@@ -3,10 +3,13 @@
 // new config is refused with its errors logged and the old one stays in
 // force); SIGTERM/SIGINT drain: stop accepting, let sessions finish within
 // [server] drain_timeout, then exit 0.
+import Auth
 import Config
 import Glibc
 import Logging
+import Postgres
 import Reactor
+import TLS
 
 public final class Server {
     private let reactor: Reactor
@@ -15,10 +18,28 @@ public final class Server {
     private let sessions = SessionRegistry()
     private var groups: [ListenerGroup] = []
     private var draining = false
+    /// nil only while no listener is configured (check-config insists on [tls] otherwise).
+    private var tls: TLSServerContextHolder?
+    private let users: UserDirectory
+    private let submission: SubmissionService
 
-    private init(reactor: Reactor, config: MailgateConfig) {
+    private let database: PGPool
+
+    private init(reactor: Reactor, config: MailgateConfig, tls: TLSServerContextHolder?, databaseURL: String) {
         self.reactor = reactor
         self.config = config
+        self.tls = tls
+        database = PGPool(reactor: reactor, url: databaseURL, size: config.database.poolSize)
+        users = UserDirectory(hashes: Self.passwordHashes(config))
+        let sasl = SASLServer(service: "smtp", hostname: config.server.hostname, users: users)
+        submission = SubmissionService(reactor: reactor, config: config, sasl: sasl,
+                                       queue: QueueWriter(pool: database, maxInFlight: config.database.poolSize / 2),
+                                       registry: sessions)
+        submission.tlsContext = { [unowned self] in self.tls?.current }
+    }
+
+    private static func passwordHashes(_ config: MailgateConfig) -> [String: String] {
+        Dictionary(config.users.map { ($0.name, $0.passwordHash) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Runs the server until drained; returns the process exit status.
@@ -33,13 +54,37 @@ public final class Server {
             for error in errors.errors { Standard.error("\(error)") }
             return 2
         }
+        guard let databaseURL = config.database.url else {
+            Standard.error("\(config.path): [database] url is not set (nor MAILGATE_DATABASE_URL): "
+                + "mailgate keeps its queue in PostgreSQL")
+            return 2
+        }
         LogfmtLogHandler.bootstrap(level: .info)
+        let tls: TLSServerContextHolder?
+        switch loadCertificate(config) {
+        case .success(let holder):
+            tls = holder
+        case .failure(let error):
+            Standard.error("\(config.path): [tls] \(error)")
+            return 1
+        }
         do {
-            let server = Server(reactor: try Reactor(), config: config)
+            let server = Server(reactor: try Reactor(), config: config, tls: tls, databaseURL: databaseURL)
             return server.serve()
         } catch {
             Logger(label: "server").critical("cannot start", metadata: ["error": "\(error)"])
             return 1
+        }
+    }
+
+    /// The listeners' certificate, when the config names one.
+    private static func loadCertificate(_ config: MailgateConfig) -> Result<TLSServerContextHolder?, TLSError> {
+        guard let files = config.tls else { return .success(nil) }
+        do {
+            let context = try TLSServerContext(certificateChainFile: files.certificate, privateKeyFile: files.privateKey)
+            return .success(TLSServerContextHolder(context))
+        } catch {
+            return .failure(error)
         }
     }
 
@@ -67,10 +112,10 @@ public final class Server {
     private func makeGroups() -> [ListenerGroup] {
         [
             ListenerGroup(name: "submission", reactor: reactor, logger: logger) { [unowned self] in
-                self.accept($0, service: .submission)
+                self.accept($0, service: .submission(implicitTLS: false))
             },
             ListenerGroup(name: "submission-tls", reactor: reactor, logger: logger) { [unowned self] in
-                self.accept($0, service: .submission)
+                self.accept($0, service: .submission(implicitTLS: true))
             },
             ListenerGroup(name: "imap", reactor: reactor, logger: logger) { [unowned self] in
                 self.accept($0, service: .imap)
@@ -92,23 +137,23 @@ public final class Server {
     // MARK: Sessions
 
     private enum Service {
-        case submission, imap
+        case submission(implicitTLS: Bool)
+        case imap
     }
 
     private func accept(_ connection: Connection, service: Service) {
         guard !draining else { return connection.close() }
-        // The SMTP and IMAP sessions arrive with their issues; until then each
-        // listener answers that the service is not available, as RFC 5321 and
-        // RFC 9051 allow, and closes.
-        let greeting: String
         switch service {
-        case .submission: greeting = "421 4.3.2 \(config.server.hostname) Service not available yet\r\n"
-        case .imap: greeting = "* BYE Service not available yet\r\n"
+        case .submission(let implicitTLS):
+            submission.accept(connection, implicitTLS: implicitTLS)
+        case .imap:
+            // The IMAP proxy arrives with its issue; until then the listener
+            // answers that the service is not available, as RFC 9051 allows.
+            let session = ClosingSession(connection: connection, registry: sessions)
+            sessions.add(session)
+            connection.write(Array("* BYE Service not available yet\r\n".utf8))
+            connection.closeAfterFlush()
         }
-        let session = ClosingSession(connection: connection, registry: sessions)
-        sessions.add(session)
-        connection.write(Array(greeting.utf8))
-        connection.closeAfterFlush()
     }
 
     // MARK: Signals
@@ -120,9 +165,31 @@ public final class Server {
             for error in errors.errors { logger.error("config refused", metadata: ["error": "\(error)"]) }
             logger.error("reload refused: the old config stays in force", metadata: ["errors": "\(errors.errors.count)"])
         case .success(let newConfig):
+            reloadCertificate(newConfig)
             config = newConfig
+            users.replace(hashes: Self.passwordHashes(newConfig))
+            submission.reload(newConfig)
             for failure in applyListeners() { logger.error("cannot listen", metadata: ["error": "\(failure)"]) }
             logger.info("reloaded", metadata: ["config": "\(config.path)"])
+        }
+    }
+
+    /// Re-reads the certificate and key; sessions already open keep theirs. A bad pair
+    /// is refused and the old one stays in force.
+    private func reloadCertificate(_ newConfig: MailgateConfig) {
+        guard let files = newConfig.tls else { return }
+        do {
+            let context: TLSServerContext
+            if let tls {
+                context = try tls.reload(certificateChainFile: files.certificate, privateKeyFile: files.privateKey)
+            } else {
+                context = try TLSServerContext(certificateChainFile: files.certificate, privateKeyFile: files.privateKey)
+                tls = TLSServerContextHolder(context)
+            }
+            logger.info("certificate loaded", metadata: ["subject": "\(context.describe().subject)",
+                                                         "expires": "\(context.describe().notAfter)"])
+        } catch {
+            logger.error("certificate refused: the old one stays in force", metadata: ["error": "\(error)"])
         }
     }
 
