@@ -2,13 +2,20 @@
 the way issue 6's "done means" states it: recipients, statuses (where the label
 is not a pseudo status) and hard/soft."""
 import json
+import os
 from collections import defaultdict
+from pathlib import Path
+
+import pytest
 
 from conftest import REPO, run
 
-CORPUS = REPO.parent / "shared" / "corpus"
+# The corpus lives beside the repository (../shared/corpus), not in it; a clone
+# elsewhere names it with MAILGATE_CORPUS.
+CORPUS = Path(os.environ.get("MAILGATE_CORPUS", REPO.parent / "shared" / "corpus"))
 
 
+@pytest.mark.skipif(not (CORPUS / "bounces").is_dir(), reason=f"no bounce corpus at {CORPUS} (set MAILGATE_CORPUS)")
 def test_classify_agrees_with_the_reference_labels():
     files = sorted((CORPUS / "bounces").glob("*.eml"))
     assert len(files) >= 300
