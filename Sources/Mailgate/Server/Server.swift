@@ -3,10 +3,12 @@
 // new config is refused with its errors logged and the old one stays in
 // force); SIGTERM/SIGINT drain: stop accepting, let sessions finish within
 // [server] drain_timeout, then exit 0.
+import Auth
 import Config
 import Glibc
 import Logging
 import Reactor
+import TLS
 
 public final class Server {
     private let reactor: Reactor
@@ -15,10 +17,22 @@ public final class Server {
     private let sessions = SessionRegistry()
     private var groups: [ListenerGroup] = []
     private var draining = false
+    /// nil only while no listener is configured (check-config insists on [tls] otherwise).
+    private var tls: TLSServerContextHolder?
+    private let users: UserDirectory
+    private let imap: IMAPProxyService
 
-    private init(reactor: Reactor, config: MailgateConfig) {
+    private init(reactor: Reactor, config: MailgateConfig, tls: TLSServerContextHolder?) {
         self.reactor = reactor
         self.config = config
+        self.tls = tls
+        users = UserDirectory(hashes: Self.passwordHashes(config))
+        imap = IMAPProxyService(reactor: reactor, config: config, users: users, registry: sessions)
+        imap.tlsContext = { [unowned self] in self.tls?.current }
+    }
+
+    private static func passwordHashes(_ config: MailgateConfig) -> [String: String] {
+        Dictionary(config.users.map { ($0.name, $0.passwordHash) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Runs the server until drained; returns the process exit status.
@@ -34,12 +48,31 @@ public final class Server {
             return 2
         }
         LogfmtLogHandler.bootstrap(level: .info)
+        let tls: TLSServerContextHolder?
+        switch loadCertificate(config) {
+        case .success(let holder):
+            tls = holder
+        case .failure(let error):
+            Standard.error("\(config.path): [tls] \(error)")
+            return 1
+        }
         do {
-            let server = Server(reactor: try Reactor(), config: config)
+            let server = Server(reactor: try Reactor(), config: config, tls: tls)
             return server.serve()
         } catch {
             Logger(label: "server").critical("cannot start", metadata: ["error": "\(error)"])
             return 1
+        }
+    }
+
+    /// The listeners' certificate, when the config names one.
+    private static func loadCertificate(_ config: MailgateConfig) -> Result<TLSServerContextHolder?, TLSError> {
+        guard let files = config.tls else { return .success(nil) }
+        do {
+            let context = try TLSServerContext(certificateChainFile: files.certificate, privateKeyFile: files.privateKey)
+            return .success(TLSServerContextHolder(context))
+        } catch {
+            return .failure(error)
         }
     }
 
@@ -73,10 +106,10 @@ public final class Server {
                 self.accept($0, service: .submission)
             },
             ListenerGroup(name: "imap", reactor: reactor, logger: logger) { [unowned self] in
-                self.accept($0, service: .imap)
+                self.accept($0, service: .imap(implicitTLS: false))
             },
             ListenerGroup(name: "imap-tls", reactor: reactor, logger: logger) { [unowned self] in
-                self.accept($0, service: .imap)
+                self.accept($0, service: .imap(implicitTLS: true))
             },
         ]
     }
@@ -92,18 +125,18 @@ public final class Server {
     // MARK: Sessions
 
     private enum Service {
-        case submission, imap
+        case submission
+        case imap(implicitTLS: Bool)
     }
 
     private func accept(_ connection: Connection, service: Service) {
         guard !draining else { return connection.close() }
-        // The SMTP and IMAP sessions arrive with their issues; until then each
-        // listener answers that the service is not available, as RFC 5321 and
-        // RFC 9051 allow, and closes.
+        // The SMTP session arrives with its issue; until then the listener
+        // answers that the service is not available, as RFC 5321 allows.
         let greeting: String
         switch service {
         case .submission: greeting = "421 4.3.2 \(config.server.hostname) Service not available yet\r\n"
-        case .imap: greeting = "* BYE Service not available yet\r\n"
+        case .imap(let implicitTLS): return imap.accept(connection, implicitTLS: implicitTLS)
         }
         let session = ClosingSession(connection: connection, registry: sessions)
         sessions.add(session)
@@ -120,9 +153,31 @@ public final class Server {
             for error in errors.errors { logger.error("config refused", metadata: ["error": "\(error)"]) }
             logger.error("reload refused: the old config stays in force", metadata: ["errors": "\(errors.errors.count)"])
         case .success(let newConfig):
+            reloadCertificate(newConfig)
             config = newConfig
+            users.replace(hashes: Self.passwordHashes(newConfig))
+            imap.reload(newConfig)
             for failure in applyListeners() { logger.error("cannot listen", metadata: ["error": "\(failure)"]) }
             logger.info("reloaded", metadata: ["config": "\(config.path)"])
+        }
+    }
+
+    /// Re-reads the certificate and key; sessions already open keep theirs. A bad pair
+    /// is refused and the old one stays in force.
+    private func reloadCertificate(_ newConfig: MailgateConfig) {
+        guard let files = newConfig.tls else { return }
+        do {
+            let context: TLSServerContext
+            if let tls {
+                context = try tls.reload(certificateChainFile: files.certificate, privateKeyFile: files.privateKey)
+            } else {
+                context = try TLSServerContext(certificateChainFile: files.certificate, privateKeyFile: files.privateKey)
+                tls = TLSServerContextHolder(context)
+            }
+            logger.info("certificate loaded", metadata: ["subject": "\(context.describe().subject)",
+                                                         "expires": "\(context.describe().notAfter)"])
+        } catch {
+            logger.error("certificate refused: the old one stays in force", metadata: ["error": "\(error)"])
         }
     }
 
