@@ -412,3 +412,74 @@ def test_slow_reader_keeps_memory_bounded(proxy, imap_pki, dovecot):
     growth_mib = (held - before) / 1024
     print(f"RSS before {before} KiB, while the client stalls {held} KiB, growth {growth_mib:.1f} MiB")
     assert growth_mib < 16
+
+
+def direct_client(imap_pki, dovecot):
+    client = imaplib.IMAP4_SSL("127.0.0.2", dovecot.imaps_port,
+                               ssl_context=ssl.create_default_context(cafile=str(imap_pki / "ca.crt")))
+    client.login("sales@example.test", UPSTREAM_PASSWORD)
+    client.select("INBOX")
+    return client
+
+
+def test_client_end_of_input_still_delivers_what_it_sent(proxy, imap_pki, dovecot):
+    marker = f"halfclose-{os.urandom(4).hex()}"
+    message = message_of(256 * 1024, marker)
+    sock = proxy.raw_tls()
+    read_until(sock, rb"\* OK .*\r\n")
+    sock.sendall(b"a LOGIN alice " + GATEWAY_PASSWORD.encode() + b"\r\n")
+    read_until(sock, rb"a OK.*\r\n")
+    # A LITERAL+ append, then end of input at once: the proxy must still hand it all upstream.
+    sock.sendall(b"b APPEND INBOX {%d+}\r\n" % len(message) + message + b"\r\n")
+    sock.shutdown(socket.SHUT_WR)
+    deadline = time.monotonic() + 15
+    stored = None
+    while time.monotonic() < deadline:
+        direct = direct_client(imap_pki, dovecot)
+        status, data = direct.search(None, "HEADER", "Message-ID", f"<{marker}@example.test>")
+        if data[0]:
+            stored = direct.fetch(data[0].split()[0], "(BODY.PEEK[])")[1][0][1]
+        direct.logout()
+        if stored:
+            break
+        time.sleep(0.2)
+    sock.close()
+    assert stored == message
+    proxy.server.wait_log("reason=\"client closed\"")
+
+
+def test_drain_lets_a_relayed_session_run_until_the_deadline(proxy):
+    client = proxy.tls_client()
+    client.login("alice", GATEWAY_PASSWORD)
+    client.select("INBOX")
+    proxy.server.signal(signal.SIGTERM)
+    proxy.server.wait_log("msg=draining")
+    # The relay keeps working while the drain waits (a BYE could cut an upstream literal in two).
+    assert client.noop()[0] == "OK"
+    assert proxy.server.proc.wait(timeout=20) == 0
+    log = proxy.log()
+    assert "drain deadline passed" in log
+    assert "reason=\"server shutting down\"" in log and "session ended" in log
+
+
+def test_connections_per_address_are_capped(proxy):
+    held = []
+    try:
+        for _ in range(64):
+            sock = socket.create_connection(("127.0.0.1", proxy.imap_port), timeout=10)
+            held.append(sock)
+            assert read_until(sock, rb"\r\n").startswith(b"* OK")
+        with socket.create_connection(("127.0.0.1", proxy.imap_port), timeout=10) as extra:
+            assert read_until(extra, rb"\r\n").startswith(b"* BYE Too many connections")
+        # Once one closes, its slot is free again (as soon as mailgate has seen the close).
+        held.pop().close()
+        deadline = time.monotonic() + 10
+        while True:
+            with socket.create_connection(("127.0.0.1", proxy.imap_port), timeout=10) as again:
+                if read_until(again, rb"\r\n").startswith(b"* OK"):
+                    break
+            assert time.monotonic() < deadline, "the closed connection's slot was never freed"
+            time.sleep(0.05)
+    finally:
+        for sock in held:
+            sock.close()

@@ -22,6 +22,8 @@ final class IMAPProxySession: DrainableSession {
     private var greeted = false
     private var handshaking = false
     private var draining = false
+    /// `* BYE` for the drain is queued: no login may proceed any more.
+    private var saidGoodbye = false
     private var ended = false
     private var dialer: IMAPUpstreamDialer?
     private var upstreamTarget: IMAPUpstreamTarget?
@@ -170,7 +172,7 @@ final class IMAPProxySession: DrainableSession {
     }
 
     private func credentialsChecked(_ request: IMAPLoginRequest, valid: Bool) {
-        guard !connection.isClosed else { return }
+        guard !connection.isClosed, !saidGoodbye else { return }
         guard valid else {
             service.loginFailed(from: connection.peer)
             failureReason = "bad credentials"
@@ -198,7 +200,7 @@ final class IMAPProxySession: DrainableSession {
         logger[metadataKey: "user"] = "\(user)"
         logger[metadataKey: "account"] = "\(target.accountName)"
         service.prepare(target) { [weak self] result in
-            guard let self, !self.connection.isClosed else { return }
+            guard let self, !self.connection.isClosed, !self.saidGoodbye else { return }
             switch result {
             case .failure(let error):
                 self.perform(self.machine.upstreamLoginFinished(.failed(.unavailable(error.description))))
@@ -219,10 +221,13 @@ final class IMAPProxySession: DrainableSession {
     }
 
     private func dialed(_ outcome: IMAPUpstreamDialer.Outcome) {
+        // We are inside the dialer's own call: keep it alive until the loop is out of it.
+        let finished = dialer
         dialer = nil
+        service.reactor.schedule(after: .zero) { _ = finished }
         switch outcome {
         case .loggedIn(let upstream, let capabilities, let pending):
-            guard !connection.isClosed else { return upstream.close() }
+            guard !connection.isClosed, !saidGoodbye else { return upstream.close() }
             self.upstream = upstream
             upstream.pauseReading()
             upstream.onClosed = { [unowned self] _ in self.upstreamLostBeforeRelay() }
@@ -318,7 +323,8 @@ final class IMAPProxySession: DrainableSession {
     }
 
     private func sayGoodbye() {
-        guard !connection.isClosed, relay == nil else { return }
+        guard !connection.isClosed, relay == nil, !saidGoodbye else { return }
+        saidGoodbye = true
         dialer?.cancel()
         dialer = nil
         logger.info("closing", metadata: ["reason": "server shutting down"])
