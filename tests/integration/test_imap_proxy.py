@@ -483,3 +483,43 @@ def test_connections_per_address_are_capped(proxy):
     finally:
         for sock in held:
             sock.close()
+
+
+def test_authenticate_plain_with_initial_response(proxy):
+    client = proxy.tls_client()
+    assert "SASL-IR" in client.capabilities and "AUTH=PLAIN" in client.capabilities
+    status, _ = client.authenticate("PLAIN", lambda _: f"\0bob\0{GATEWAY_PASSWORD}".encode())
+    assert status == "OK"
+    assert client.select("INBOX")[0] == "OK"
+    client.logout()
+    log = proxy.server.wait_log("result=ok")
+    assert "mechanism=\"AUTHENTICATE PLAIN\"" in log and "account=support" in log
+
+
+def test_reload_moves_a_user_to_another_account(proxy):
+    config = proxy.server.config.read_text()
+    moved = config.replace('imap_account = "sales"', 'imap_account = "support"')
+    assert moved != config
+    proxy.server.config.write_text(moved)
+    proxy.server.signal(signal.SIGHUP)
+    proxy.server.wait_log("msg=reloaded")
+    client = proxy.tls_client()
+    assert client.login("alice", GATEWAY_PASSWORD)[0] == "OK"
+    client.logout()
+    log = proxy.server.wait_log("result=ok")
+    login = next(line for line in log.splitlines() if "msg=login" in line and "result=ok" in line)
+    assert "user=alice" in login and "account=support" in login
+
+
+def test_commands_pipelined_behind_starttls_are_discarded(proxy):
+    raw = socket.create_connection(("127.0.0.1", proxy.imap_port), timeout=30)
+    read_until(raw, rb"\* OK .*\r\n")
+    # CVE-2011-0411: the LOGIN rides in plaintext behind STARTTLS and must never run.
+    raw.sendall(b"a STARTTLS\r\nb LOGIN alice " + GATEWAY_PASSWORD.encode() + b"\r\n")
+    assert read_until(raw, rb"a OK.*\r\n").startswith(b"a OK")
+    sock = proxy.context.wrap_socket(raw)
+    sock.sendall(b"c NOOP\r\n")
+    seen = read_until(sock, rb"c OK.*\r\n")
+    sock.close()
+    assert not re.search(rb"^b ", seen, re.M)
+    assert "result=ok" not in proxy.log()
