@@ -31,6 +31,7 @@ final class IMAPProxySession: DrainableSession {
     /// Why our check refused the login in flight, for its audit line.
     private var failureReason: String?
     private var upstream: Connection?
+    private var tlsLayer: TLSStreamLayer?
     private(set) var relay: IMAPRelay?
     private(set) var logger: Logger
 
@@ -70,7 +71,7 @@ final class IMAPProxySession: DrainableSession {
 
     private func secured() {
         handshaking = false
-        if let version = tlsVersion { logger[metadataKey: "tls"] = "\(version)" }
+        if let version = tlsLayer?.session.protocolVersion { logger[metadataKey: "tls"] = "\(version)" }
         if !greeted {
             greeted = true
             perform(machine.start())
@@ -78,9 +79,6 @@ final class IMAPProxySession: DrainableSession {
             perform(machine.tlsEstablished())
         }
     }
-
-    private var tlsLayer: TLSStreamLayer?
-    private var tlsVersion: String? { tlsLayer?.session.protocolVersion }
 
     private func clientClosed(_ reason: CloseReason) {
         if case .layerFailed(let why) = reason { logger.info("TLS failed", metadata: ["error": "\(why)"]) }
