@@ -7,6 +7,7 @@ TLS socket where imaplib hides the bytes)."""
 import imaplib
 import os
 import re
+import shutil
 import signal
 import socket
 import ssl
@@ -55,7 +56,8 @@ def imap_pki():
     subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(directory / "ca.crt"),
                     "-CAkey", str(directory / "ca.key"), "-set_serial", "0x5eed", "-days", "30", "-sha256",
                     "-extfile", str(ext), "-out", str(crt)], check=True, capture_output=True)
-    return directory
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 class Dovecot:
@@ -121,6 +123,7 @@ service imap-login {{
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
