@@ -22,7 +22,7 @@ public final class Server {
     private var tls: TLSServerContextHolder?
     private let users: UserDirectory
     private let submission: SubmissionService
-
+    private let imap: IMAPProxyService
     private let database: PGPool
 
     private init(reactor: Reactor, config: MailgateConfig, tls: TLSServerContextHolder?, databaseURL: String) {
@@ -35,7 +35,9 @@ public final class Server {
         submission = SubmissionService(reactor: reactor, config: config, sasl: sasl,
                                        queue: QueueWriter(pool: database, maxInFlight: config.database.poolSize / 2),
                                        registry: sessions)
+        imap = IMAPProxyService(reactor: reactor, config: config, users: users, registry: sessions)
         submission.tlsContext = { [unowned self] in self.tls?.current }
+        imap.tlsContext = { [unowned self] in self.tls?.current }
     }
 
     private static func passwordHashes(_ config: MailgateConfig) -> [String: String] {
@@ -118,10 +120,10 @@ public final class Server {
                 self.accept($0, service: .submission(implicitTLS: true))
             },
             ListenerGroup(name: "imap", reactor: reactor, logger: logger) { [unowned self] in
-                self.accept($0, service: .imap)
+                self.accept($0, service: .imap(implicitTLS: false))
             },
             ListenerGroup(name: "imap-tls", reactor: reactor, logger: logger) { [unowned self] in
-                self.accept($0, service: .imap)
+                self.accept($0, service: .imap(implicitTLS: true))
             },
         ]
     }
@@ -138,7 +140,7 @@ public final class Server {
 
     private enum Service {
         case submission(implicitTLS: Bool)
-        case imap
+        case imap(implicitTLS: Bool)
     }
 
     private func accept(_ connection: Connection, service: Service) {
@@ -146,13 +148,8 @@ public final class Server {
         switch service {
         case .submission(let implicitTLS):
             submission.accept(connection, implicitTLS: implicitTLS)
-        case .imap:
-            // The IMAP proxy arrives with its issue; until then the listener
-            // answers that the service is not available, as RFC 9051 allows.
-            let session = ClosingSession(connection: connection, registry: sessions)
-            sessions.add(session)
-            connection.write(Array("* BYE Service not available yet\r\n".utf8))
-            connection.closeAfterFlush()
+        case .imap(let implicitTLS):
+            imap.accept(connection, implicitTLS: implicitTLS)
         }
     }
 
@@ -169,6 +166,7 @@ public final class Server {
             config = newConfig
             users.replace(hashes: Self.passwordHashes(newConfig))
             submission.reload(newConfig)
+            imap.reload(newConfig)
             for failure in applyListeners() { logger.error("cannot listen", metadata: ["error": "\(failure)"]) }
             logger.info("reloaded", metadata: ["config": "\(config.path)"])
         }
@@ -209,17 +207,4 @@ public final class Server {
             self.reactor.stop()
         }
     }
-}
-
-/// A session that only says goodbye: what the listeners do until their service lands.
-private final class ClosingSession: DrainableSession {
-    private let connection: Connection
-
-    init(connection: Connection, registry: SessionRegistry) {
-        self.connection = connection
-        connection.onClosed = { [unowned self, unowned registry] _ in registry.remove(self) }
-    }
-
-    func drain() { connection.closeAfterFlush() }
-    func abort() { connection.close() }
 }

@@ -1,0 +1,130 @@
+// The IMAP proxy service: what every proxy session shares. It caps
+// connections per client address, throttles failed logins per address, holds
+// the gateway users (checked off the loop), the certificate for the client
+// side, and the upstream TLS client contexts (one per CA file, rebuilt after
+// a reload). `reload` swaps in a new config: sessions already relaying keep
+// their upstream; logins from then on use the new accounts and users.
+import Auth
+import Config
+import IMAPProtocol
+import Logging
+import Reactor
+import TLS
+
+final class IMAPProxyService {
+    /// Fixed limits (no config keys for them).
+    enum Limits {
+        /// Connections open at once from one client address (an office behind
+        /// NAT with a dozen clients at ~5 connections each fits).
+        static let maxConnectionsPerAddress = 64
+        /// Silence allowed before login (Dovecot's imap-login allows minutes, not hours).
+        static let preLoginIdle: Duration = .seconds(60)
+        /// From connect to the end of the upstream login.
+        static let loginDeadline: Duration = .seconds(180)
+        static let upstreamConnectTimeout: Duration = .seconds(30)
+        /// Resolving, connecting, TLS and logging in upstream.
+        static let upstreamLoginTimeout: Duration = .seconds(60)
+    }
+
+    let reactor: Reactor
+    let users: UserDirectory
+    /// The certificate new TLS sessions use (swapped on reload); nil when none is configured.
+    var tlsContext: () -> TLSServerContext? = { nil }
+    private(set) var config: MailgateConfig
+    private let registry: SessionRegistry
+    private let logger = Logger(label: "imap")
+    private var throttle = IMAPLoginThrottle()
+    private var connectionsPerAddress: [[UInt8]: Int] = [:]
+    private var sessions: [ObjectIdentifier: IMAPProxySession] = [:]
+    private var refusing: [ObjectIdentifier: Connection] = [:]
+    /// Ended sessions kept until the loop is out of their callbacks.
+    private var retired: [IMAPProxySession] = []
+    /// Upstream TLS client contexts by CA file ("" for the system CAs).
+    private var clientContexts: [String: TLSClientContext] = [:]
+
+    init(reactor: Reactor, config: MailgateConfig, users: UserDirectory, registry: SessionRegistry) {
+        self.reactor = reactor
+        self.config = config
+        self.users = users
+        self.registry = registry
+    }
+
+    func reload(_ newConfig: MailgateConfig) {
+        config = newConfig
+        // CA files may have changed on disk: contexts are rebuilt on next use.
+        clientContexts = [:]
+    }
+
+    var relayIdleTimeout: Duration { config.imap.idleTimeout }
+
+    var sessionCount: Int { sessions.count }
+
+    // MARK: Connections
+
+    func accept(_ connection: Connection, implicitTLS: Bool) {
+        let address = connection.peer.bytes
+        let open = connectionsPerAddress[address, default: 0]
+        guard open < Limits.maxConnectionsPerAddress else {
+            logger.warning("refused", metadata: ["client": "\(connection.peer.host)",
+                                                 "reason": "too many connections from this address"])
+            // Before a TLS handshake a plaintext BYE is noise; on STARTTLS ports it is the answer.
+            return refuse(connection, with: implicitTLS ? nil : "* BYE Too many connections from your address\r\n")
+        }
+        connectionsPerAddress[address] = open + 1
+        let policy = IMAPPreLoginPolicy(implicitTLS: implicitTLS, serverName: "mailgate")
+        let session = IMAPProxySession(connection: connection, service: self, policy: policy, logger: logger)
+        sessions[ObjectIdentifier(session)] = session
+        registry.add(session)
+        session.start()
+    }
+
+    private func refuse(_ connection: Connection, with goodbye: String?) {
+        let id = ObjectIdentifier(connection)
+        refusing[id] = connection
+        connection.onClosed = { [unowned self] _ in self.refusing[id] = nil }
+        if let goodbye { connection.write(Array(goodbye.utf8)) }
+        connection.closeAfterFlush()
+    }
+
+    func sessionEnded(_ session: IMAPProxySession) {
+        guard let ended = sessions.removeValue(forKey: ObjectIdentifier(session)) else { return }
+        let address = session.connection.peer.bytes
+        if let open = connectionsPerAddress[address] {
+            connectionsPerAddress[address] = open > 1 ? open - 1 : nil
+        }
+        registry.remove(session)
+        // Called from inside the session's connection callbacks: release it on the next turn of the loop.
+        retired.append(ended)
+        if retired.count == 1 {
+            reactor.schedule(after: .zero) { [unowned self] in self.retired.removeAll() }
+        }
+    }
+
+    // MARK: Logins
+
+    func loginDelay(for peer: SocketAddress) -> Duration {
+        throttle.delay(for: peer.bytes, now: reactor.now)
+    }
+
+    func loginFailed(from peer: SocketAddress) {
+        throttle.recordFailure(from: peer.bytes, now: reactor.now)
+    }
+
+    func loginSucceeded(from peer: SocketAddress) {
+        throttle.recordSuccess(from: peer.bytes)
+    }
+
+    /// Reads the target's credential and finds or builds its TLS client
+    /// context off the loop; `completion` runs on the loop.
+    func prepare(_ target: IMAPUpstreamTarget,
+                 completion: @escaping (Result<IMAPPreparedUpstream, IMAPTargetError>) -> Void) {
+        let key = target.caFile ?? ""
+        let cached = clientContexts[key]
+        reactor.offload({ target.prepare(cachedContext: cached) }) { [weak self] result in
+            if case .success(let prepared) = result, let context = prepared.tlsContext, cached == nil {
+                self?.clientContexts[key] = context
+            }
+            completion(result)
+        }
+    }
+}
