@@ -168,3 +168,12 @@ def database():
     psql(base, f"CREATE DATABASE {name}")
     yield base.rsplit("/", 1)[0] + "/" + name
     psql(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def migrated_database(database):
+    """A fresh database with every migration applied."""
+    result = run("migrate", "--directory", str(REPO / "migrations"),
+                 env=dict(os.environ, MAILGATE_DATABASE_URL=database))
+    assert result.returncode == 0, result.stderr
+    return database

@@ -142,7 +142,8 @@ class Proxy:
     """mailgate serve with two gateway users: alice -> sales (imaps upstream),
     bob -> support (imap upstream with STARTTLS)."""
 
-    def __init__(self, factory, tmp_path, pki, dovecot, sales_ca=None, sales_password=UPSTREAM_PASSWORD):
+    def __init__(self, factory, tmp_path, pki, dovecot, database_url, sales_ca=None,
+                 sales_password=UPSTREAM_PASSWORD):
         self.ports = [free_port() for _ in range(4)]
         self.imap_port, self.imaps_port = self.ports[2], self.ports[3]
         secret = tmp_path / "upstream.secret"
@@ -183,7 +184,8 @@ send_as = ["support@example.test"]
 accounts = ["support"]
 imap_account = "support"
 """
-        self.server = factory(basic_config(self.ports, extra=extra, tls_dir=pki)).start(wait_ports=self.ports[2:])
+        self.server = factory(basic_config(self.ports, extra=extra, tls_dir=pki),
+                              env={"MAILGATE_DATABASE_URL": database_url}).start(wait_ports=self.ports[2:])
         self.context = ssl.create_default_context(cafile=str(pki / "ca.crt"))
         self.context.check_hostname = False  # the client dials 127.0.0.1 by IP; the chain is still verified
 
@@ -207,8 +209,8 @@ imap_account = "support"
 
 
 @pytest.fixture
-def proxy(mailgate_factory, tmp_path, imap_pki, dovecot):
-    return Proxy(mailgate_factory, tmp_path, imap_pki, dovecot)
+def proxy(mailgate_factory, tmp_path, imap_pki, dovecot, migrated_database):
+    return Proxy(mailgate_factory, tmp_path, imap_pki, dovecot, migrated_database)
 
 
 def read_until(sock, pattern, limit=1 << 20):
@@ -351,8 +353,8 @@ def test_commands_pipelined_behind_login_reach_the_upstream(proxy):
     assert re.search(rb"^c OK", seen, re.M)
 
 
-def test_upstream_refusing_the_account_gives_unavailable(mailgate_factory, tmp_path, imap_pki, dovecot):
-    proxy = Proxy(mailgate_factory, tmp_path, imap_pki, dovecot, sales_password="wrong-upstream-password")
+def test_upstream_refusing_the_account_gives_unavailable(mailgate_factory, tmp_path, imap_pki, dovecot, migrated_database):
+    proxy = Proxy(mailgate_factory, tmp_path, imap_pki, dovecot, migrated_database, sales_password="wrong-upstream-password")
     client = proxy.tls_client()
     with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
         client.login("alice", GATEWAY_PASSWORD)
@@ -362,8 +364,8 @@ def test_upstream_refusing_the_account_gives_unavailable(mailgate_factory, tmp_p
     client.logout()
 
 
-def test_upstream_certificate_is_verified(mailgate_factory, tmp_path, imap_pki, dovecot):
-    proxy = Proxy(mailgate_factory, tmp_path, imap_pki, dovecot, sales_ca=imap_pki / "other-ca.crt")
+def test_upstream_certificate_is_verified(mailgate_factory, tmp_path, imap_pki, dovecot, migrated_database):
+    proxy = Proxy(mailgate_factory, tmp_path, imap_pki, dovecot, migrated_database, sales_ca=imap_pki / "other-ca.crt")
     client = proxy.tls_client()
     with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
         client.login("alice", GATEWAY_PASSWORD)
