@@ -248,13 +248,13 @@ public final class PGConnection {
         if let conn { PQfinish(conn) }
         conn = nil
         let units = inFlight.drain() + waiting.drain()
-        for unit in units {
-            if let own = unit.firstError, own.kind == .connectionLost {
-                unit.completion(.failure(own))
-            } else {
-                unit.completion(.failure(error))
-            }
-        }
+        // The server's own farewell (57P01 "terminating connection due to
+        // administrator command") says more than libpq's "server closed the
+        // connection": every unit hears it.
+        let farewell = units.lazy.compactMap(\.firstError).first { $0.kind == .connectionLost }
+        let reason = error.kind == .connectionLost ? farewell ?? error : error
+        closeReason = reason
+        for unit in units { unit.completion(.failure(reason)) }
         if let completion = connectCompletion {
             connectCompletion = nil
             completion(.failure(error))
