@@ -259,7 +259,7 @@ public final class PGConnection {
             connectCompletion = nil
             completion(.failure(error))
         }
-        if wasReady { onClose?(error) }
+        if wasReady { onClose?(reason) }
         onClose = nil
         onNotification = nil
         selfWhileConnecting = nil
