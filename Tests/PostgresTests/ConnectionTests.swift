@@ -74,6 +74,12 @@ import Testing
         #expect(result.first?.bytes("blob") == bytes)
     }
 
+    @Test(arguments: ["\\x0", "\\xzz", "abc", "\\", "\\x0g"])
+    func malformedByteaTextReadsAsNil(text: String) {
+        let result = PGResult(columns: ["b"], rows: [[text]], affectedRows: 1, commandTag: "SELECT 1")
+        #expect(result.first?.bytes("b") == nil)
+    }
+
     @Test func textWithNULIsRefusedBeforeSending() throws {
         let error = try withConnection { (connection, _, finish: @escaping (PGError?) -> Void) in
             connection.query("SELECT $1::text", [PGValue("a\u{0}b")]) { result in
