@@ -75,16 +75,16 @@ public final class PGConnection {
             reactor.schedule(after: .zero) { connection.fail(error) }
         case .success(let target):
             guard let (host, port) = target.hostToResolve else {
-                reactor.schedule(after: .zero) { connection.start(url: url, hostaddr: nil) }
+                reactor.schedule(after: .zero) { connection.start(url: url, resolved: nil) }
                 return
             }
             reactor.resolve(host: host, port: port) { result in
                 switch result {
                 case .success(let addresses):
-                    guard let first = addresses.first else {
+                    guard !addresses.isEmpty else {
                         return connection.fail(PGError(.connectFailed, "\(host): no address"))
                     }
-                    connection.start(url: url, hostaddr: first.host)
+                    connection.start(url: url, resolved: (host, addresses.map(\.host)))
                 case .failure(let error):
                     connection.fail(PGError(.connectFailed, "cannot resolve \(host): \(error)"))
                 }
@@ -92,10 +92,15 @@ public final class PGConnection {
         }
     }
 
-    private func start(url: String, hostaddr: String?) {
+    /// `resolved`: the host name and its addresses; libpq tries each address
+    /// in turn (host repeated so TLS still verifies the name).
+    private func start(url: String, resolved: (host: String, addresses: [String])?) {
         guard state == .connecting, conn == nil else { return }
         var params = [("dbname", url), ("fallback_application_name", "mailgate")]
-        if let hostaddr { params.append(("hostaddr", hostaddr)) }
+        if let (host, addresses) = resolved {
+            params.append(("host", Array(repeating: host, count: addresses.count).joined(separator: ",")))
+            params.append(("hostaddr", addresses.joined(separator: ",")))
+        }
         conn = withConnectParams(params) { keywords, values in PQconnectStartParams(keywords, values, 1) }
         guard let conn else { return fail(PGError(.connectFailed, "libpq could not allocate a connection")) }
         guard PQstatus(conn) != CONNECTION_BAD else {
@@ -248,18 +253,18 @@ public final class PGConnection {
         if let conn { PQfinish(conn) }
         conn = nil
         let units = inFlight.drain() + waiting.drain()
-        for unit in units {
-            if let own = unit.firstError, own.kind == .connectionLost {
-                unit.completion(.failure(own))
-            } else {
-                unit.completion(.failure(error))
-            }
-        }
+        // The server's own farewell (57P01 "terminating connection due to
+        // administrator command") says more than libpq's "server closed the
+        // connection": every unit hears it.
+        let farewell = units.lazy.compactMap(\.firstError).first { $0.kind == .connectionLost }
+        let reason = error.kind == .connectionLost ? farewell ?? error : error
+        closeReason = reason
+        for unit in units { unit.completion(.failure(reason)) }
         if let completion = connectCompletion {
             connectCompletion = nil
             completion(.failure(error))
         }
-        if wasReady { onClose?(error) }
+        if wasReady { onClose?(reason) }
         onClose = nil
         onNotification = nil
         selfWhileConnecting = nil

@@ -17,7 +17,16 @@ public struct PGValue: Sendable, Hashable, CustomStringConvertible {
     public init(_ text: String) { storage = .text(text) }
     public init<Number: BinaryInteger>(_ number: Number) { storage = .text(String(number)) }
     public init(_ flag: Bool) { storage = .text(flag ? "true" : "false") }
-    public init(_ number: Double) { storage = .text(number.description) }
+    public init(_ number: Double) {
+        // PostgreSQL spells the special values its own way ("inf" would be refused).
+        if number.isNaN {
+            storage = .text("NaN")
+        } else if number.isInfinite {
+            storage = .text(number < 0 ? "-Infinity" : "Infinity")
+        } else {
+            storage = .text(number.description)
+        }
+    }
 
     /// Raw bytes for a bytea parameter (binary format: no escaping, no hex doubling).
     public static func bytes(_ bytes: [UInt8]) -> PGValue { PGValue(storage: .bytes(bytes)) }

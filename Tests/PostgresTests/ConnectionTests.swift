@@ -62,10 +62,22 @@ import Testing
         #expect(row.double("real") == 2.5)
     }
 
+    @Test(arguments: [Double.infinity, -Double.infinity, 0.1, -1e300])
+    func doubleParameterRoundTrips(value: Double) throws {
+        let result = try run("SELECT $1::float8 AS value", [PGValue(value)])
+        #expect(result.first?.double("value") == value)
+    }
+
     @Test func byteaTravelsAsBinaryAndReadsBack() throws {
         let bytes = (0...255).map { UInt8($0) } + [0, 0, 255]
         let result = try run("SELECT $1::bytea AS blob, octet_length($1::bytea) AS size", [.bytes(bytes)])
         #expect(result.first?.bytes("blob") == bytes)
+    }
+
+    @Test(arguments: ["\\x0", "\\xzz", "abc", "\\", "\\x0g"])
+    func malformedByteaTextReadsAsNil(text: String) {
+        let result = PGResult(columns: ["b"], rows: [[text]], affectedRows: 1, commandTag: "SELECT 1")
+        #expect(result.first?.bytes("b") == nil)
     }
 
     @Test func textWithNULIsRefusedBeforeSending() throws {

@@ -39,6 +39,28 @@ import Testing
         #expect(outcome.nextQuery == 7)
     }
 
+    @Test func explicitBeginCommitBatchWithAnErrorLeavesNothingAndThePoolCarriesOn() throws {
+        let table = uniqueName("explicit")
+        try _ = run("CREATE TABLE \(table) (id int PRIMARY KEY)")
+        defer { _ = try? run("DROP TABLE \(table)") }
+        let url = try testDatabaseURL()
+        let outcome = try runReactor { (reactor: Reactor, finish: @escaping ([String]) -> Void) in
+            let pool = PGPool(reactor: reactor, url: url, size: 1)
+            pool.batch([
+                PGStatement("BEGIN"),
+                PGStatement("INSERT INTO \(table) VALUES ($1)", [1]),
+                PGStatement("INSERT INTO \(table) VALUES ($1)", [1]),
+                PGStatement("COMMIT"),
+            ]) { batch in
+                pool.query("SELECT count(*) AS n FROM \(table)") { result in
+                    pool.close()
+                    finish([batch.failure?.sqlState ?? "no error", (try? result.get())?.first?.string("n") ?? "query failed"])
+                }
+            }
+        }
+        #expect(outcome == ["23505", "0"])
+    }
+
     @Test func successfulBatchReturnsEveryResultInOrder() throws {
         let table = uniqueName("batchok")
         let results = try withConnection { (connection, _, finish: @escaping (Result<[PGResult], PGError>) -> Void) in
