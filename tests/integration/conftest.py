@@ -88,7 +88,10 @@ def mailgate_factory(tmp_path):
     started = []
 
     def make(config_text, env=None):
-        instance = Mailgate(tmp_path, config_text, env)
+        # Each further instance gets a directory of its own (config, log).
+        workdir = tmp_path / f"node{len(started) + 1}" if started else tmp_path
+        workdir.mkdir(exist_ok=True)
+        instance = Mailgate(workdir, config_text, env)
         started.append(instance)
         return instance
 

@@ -24,6 +24,7 @@ public final class Server {
     private let submission: SubmissionService
     private let imap: IMAPProxyService
     private let database: PGPool
+    private let relay: RelayEngine
 
     private init(reactor: Reactor, config: MailgateConfig, tls: TLSServerContextHolder?, databaseURL: String) {
         self.reactor = reactor
@@ -36,6 +37,7 @@ public final class Server {
                                        queue: QueueWriter(pool: database, maxInFlight: config.database.poolSize / 2),
                                        registry: sessions)
         imap = IMAPProxyService(reactor: reactor, config: config, users: users, registry: sessions)
+        relay = RelayEngine(reactor: reactor, pool: database, databaseURL: databaseURL, config: config)
         submission.tlsContext = { [unowned self] in self.tls?.current }
         imap.tlsContext = { [unowned self] in self.tls?.current }
     }
@@ -105,6 +107,7 @@ public final class Server {
             for failure in failures { logger.critical("cannot listen", metadata: ["error": "\(failure)"]) }
             return 1
         }
+        relay.start(registry: sessions)
         logger.info("serving", metadata: ["config": "\(config.path)", "pid": "\(getpid())"])
         reactor.run()
         logger.info("stopped")
@@ -167,6 +170,7 @@ public final class Server {
             users.replace(hashes: Self.passwordHashes(newConfig))
             submission.reload(newConfig)
             imap.reload(newConfig)
+            relay.reload(newConfig)
             for failure in applyListeners() { logger.error("cannot listen", metadata: ["error": "\(failure)"]) }
             logger.info("reloaded", metadata: ["config": "\(config.path)"])
         }

@@ -1,0 +1,100 @@
+// One upstream account as the relay sees it on this node: its config turned
+// into a rate policy and an SMTP client configuration, its pause (mirrored
+// into email_accounts), and its upstream sessions (busy ones carry a job, idle
+// ones wait to be reused for the next message). Credentials are read from
+// their secret files when a session starts, so a rotated password or token
+// takes effect without a reload.
+import Config
+import Foundation
+import MailCore
+import RelayPolicy
+import SMTPProtocol
+import TLS
+
+final class RelayAccount {
+    private(set) var config: AccountConfig
+    private(set) var policy: RatePolicy
+    var pause: AccountPause?
+    /// Failures in a row of the same kind, for the pause's back-off.
+    var consecutiveProblems = 0
+    var idle: [UpstreamSession] = []
+    /// Sessions carrying a message (or opening for one), retained here.
+    var busy: [ObjectIdentifier: UpstreamSession] = [:]
+    /// Sessions opening (connecting, in TLS or AUTH) for a job.
+    var opening = 0
+
+    init(config: AccountConfig) {
+        self.config = config
+        self.policy = Self.policy(config)
+    }
+
+    func update(_ newConfig: AccountConfig) {
+        config = newConfig
+        policy = Self.policy(newConfig)
+    }
+
+    var name: String { config.name }
+    /// Sessions carrying or about to carry a message: what max_connections bounds.
+    var connectionsInUse: Int { busy.count + opening }
+
+    private static func policy(_ config: AccountConfig) -> RatePolicy {
+        var warmup: WarmupSchedule?
+        if let plan = config.warmup,
+           let started = UTCDate(year: plan.started.year, month: plan.started.month, day: plan.started.day) {
+            warmup = WarmupSchedule(started: started, dailyPerWeek: plan.dailyPerWeek)
+        }
+        return RatePolicy(perMinute: config.limits.perMinute, perHour: config.limits.perHour,
+                          perDay: config.limits.perDay, warmup: warmup, maxConnections: config.maxConnections)
+    }
+
+    /// The client configuration for a new session; fails when a secret file cannot be read.
+    func clientConfiguration(heloName: String, timeouts: SMTPClientTimeouts) -> Result<SMTPClientConfiguration, RelayAccountError> {
+        let security: SMTPClientSecurity
+        switch config.smtp.security {
+        case .startTLS: security = .startTLS
+        case .implicitTLS: security = .implicitTLS
+        case .none: security = .none
+        }
+        let credentials: SMTPClientCredentials
+        switch config.credential {
+        case .none:
+            credentials = .none
+        case .passwordFile(let path):
+            guard let secret = Self.readSecret(path) else { return .failure(.unreadableSecret(path)) }
+            credentials = .password(user: config.username ?? config.address, password: secret)
+        case .oauth2TokenFile(let path):
+            guard let secret = Self.readSecret(path) else { return .failure(.unreadableSecret(path)) }
+            credentials = .xoauth2(user: config.username ?? config.address, token: secret)
+        }
+        return .success(SMTPClientConfiguration(heloName: heloName, security: security, credentials: credentials,
+                                                timeouts: timeouts))
+    }
+
+    func tlsContext() -> Result<TLSClientContext, RelayAccountError> {
+        do {
+            return .success(try TLSClientContext(caFile: config.caFile))
+        } catch {
+            return .failure(.tls("\(error)"))
+        }
+    }
+
+    /// The secret is the file's first line, without its line ending.
+    private static func readSecret(_ path: String) -> String? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let line = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let secret = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        return secret.isEmpty ? nil : secret
+    }
+}
+
+enum RelayAccountError: Error, CustomStringConvertible {
+    case unreadableSecret(String)
+    case tls(String)
+
+    var description: String {
+        switch self {
+        case .unreadableSecret(let path): return "cannot read the secret file \(path)"
+        case .tls(let why): return "TLS client setup failed: \(why)"
+        }
+    }
+}

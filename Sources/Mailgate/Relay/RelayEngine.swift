@@ -1,0 +1,527 @@
+// The relay: claims ready recipients from PostgreSQL, picks an account for each
+// message within its limits, sends through upstream SMTP sessions and records
+// every recipient's outcome. A pass runs when committed mail is announced
+// (LISTEN mailgate_queue), when a session frees up, and at the next due time.
+// Per pass: expired leases go back to the queue; the priority scheduler splits
+// the free slots among classes from bounded readiness counts (so the cost stays
+// flat however long the queue); each class's share is claimed with FOR UPDATE
+// SKIP LOCKED under a lease. Rate counters are reserved in the database before
+// a message goes out, so nodes sharing it respect every window together; an
+// account with no room makes the message wait, at no attempt's cost, until the
+// window that binds opens. Failures of the account (login, provider rate or
+// quota, unreachable) pause it and send the message back at once for another.
+import Config
+import Glibc
+import Logging
+import MailCore
+import Postgres
+import Reactor
+import RelayPolicy
+import SMTPProtocol
+
+final class RelayEngine: DrainableSession {
+    /// One message (or part of its recipients) on its way upstream.
+    final class Job {
+        let message: QueuedMessage
+        let recipients: [ClaimedRecipient]
+        var account: String?
+        var sent = false
+
+        init(message: QueuedMessage, recipients: [ClaimedRecipient]) {
+            self.message = message
+            self.recipients = recipients
+        }
+    }
+
+    private let reactor: Reactor
+    private let pool: PGPool
+    private let databaseURL: String
+    private let logger = Logger(label: "relay")
+    private let node: String
+    private var config: MailgateConfig
+    private var accounts: [String: RelayAccount] = [:]
+    private var listener: PGListener?
+    private var scheduler = PriorityScheduler()
+    private var counters: [String: RateCounters] = [:]
+    private var health = HealthPolicy()
+    private var passRunning = false
+    private var passRequested = false
+    private var nextPass: TimerID?
+    private var jobsInFlight = 0
+    private var jobs: [ObjectIdentifier: Job] = [:]
+    private var draining = false
+    private var onDrained: (() -> Void)?
+
+    init(reactor: Reactor, pool: PGPool, databaseURL: String, config: MailgateConfig) {
+        self.reactor = reactor
+        self.pool = pool
+        self.databaseURL = databaseURL
+        self.config = config
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        node = "\(host):\(getpid()):\(UInt32.random(in: 0...UInt32.max))"
+        for account in config.accounts { accounts[account.name] = RelayAccount(config: account) }
+    }
+
+    private var retrySchedule: RetrySchedule { RetrySchedule(delays: config.relay.retryAfter) }
+
+    /// Most messages in flight at once on this node: one per upstream connection allowed.
+    private var capacity: Int { max(1, accounts.values.reduce(0) { $0 + $1.config.maxConnections }) }
+
+    func start(registry: SessionRegistry, onDrained: @escaping () -> Void = {}) {
+        mirrorAccounts()
+        listener = PGListener(reactor: reactor, url: databaseURL) { [weak self] _ in self?.requestPass() }
+        listener?.onReconnect = { [weak self] in self?.requestPass() }
+        listener?.listen(QueueWriter.notifyChannel)
+        registry.add(self)
+        self.onDrained = { registry.remove(self) }
+        requestPass()
+    }
+
+    func reload(_ newConfig: MailgateConfig) {
+        config = newConfig
+        let names = Set(newConfig.accounts.map(\.name))
+        for (name, account) in accounts where !names.contains(name) {
+            for session in account.idle { session.quit() }
+            accounts[name] = nil
+        }
+        for account in newConfig.accounts {
+            if let existing = accounts[account.name] { existing.update(account) } else {
+                accounts[account.name] = RelayAccount(config: account)
+            }
+        }
+        mirrorAccounts()
+        requestPass()
+    }
+
+    private func mirrorAccounts() {
+        let statements = config.accounts.map { account in
+            RelayStore.mirrorAccount(account.name, address: account.address,
+                                     warmupStarted: account.warmup.map { "\($0.started)" })
+        }
+        guard !statements.isEmpty else { return }
+        pool.batch(statements) { [logger] result in
+            if case .failure(let error) = result {
+                logger.error("cannot record accounts", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: Passes
+
+    func requestPass() {
+        guard !draining else { return }
+        if passRunning {
+            passRequested = true
+        } else {
+            runPass()
+        }
+    }
+
+    private func runPass() {
+        if let nextPass { reactor.cancel(nextPass) }
+        nextPass = nil
+        passRunning = true
+        let slots = capacity - jobsInFlight
+        pool.batch([RelayStore.reclaimExpiredLeases, RelayStore.readyCounts(limit: max(slots, 1)),
+                    RelayStore.openCounters, RelayStore.secondsUntilNextDue]) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .failure(let error):
+                self.logger.error("relay pass failed", metadata: ["error": "\(error)"])
+                self.endPass(nextIn: .seconds(5))
+            case .success(let results):
+                self.counters = RelayStore.counters(results[2])
+                let nextDue = results[3].first?.double(0).map { Duration.milliseconds(Int64(max(0, $0) * 1000)) }
+                guard slots > 0 else { return self.endPass(nextIn: nextDue) }
+                var ready: [MessagePriority: Int] = [:]
+                for row in results[1].rows {
+                    if let column = row.int(0), let priority = MessagePriority(queueColumnValue: Int16(column)),
+                       let count = row.int(1), count > 0 {
+                        ready[priority] = count
+                    }
+                }
+                let allocation = self.scheduler.allocate(slots: slots, ready: ready)
+                self.claim(allocation, nextDue: nextDue)
+            }
+        }
+    }
+
+    private func claim(_ allocation: PriorityAllocation, nextDue: Duration?) {
+        let statements = allocation.ordered.filter { $0.slots > 0 }.map {
+            RelayStore.claim(priority: $0.priority, limit: $0.slots, node: node, lease: config.relay.lease)
+        }
+        guard !statements.isEmpty else { return endPass(nextIn: nextDue) }
+        pool.batch(statements) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .failure(let error):
+                self.logger.error("claim failed", metadata: ["error": "\(error)"])
+                self.endPass(nextIn: .seconds(5))
+            case .success(let results):
+                var byMessage: [String: [ClaimedRecipient]] = [:]
+                var order: [String] = []
+                for claimed in results.flatMap(RelayStore.claimedRecipients) {
+                    if byMessage[claimed.queueID] == nil { order.append(claimed.queueID) }
+                    byMessage[claimed.queueID, default: []].append(claimed)
+                }
+                for queueID in order { self.load(queueID, recipients: byMessage[queueID] ?? []) }
+                // Whatever was claimed, look again soon: more may be ready than one pass took.
+                self.endPass(nextIn: order.isEmpty ? nextDue : .zero)
+            }
+        }
+    }
+
+    private func endPass(nextIn delay: Duration?) {
+        passRunning = false
+        if passRequested {
+            passRequested = false
+            return runPass()
+        }
+        guard !draining else { return }
+        // A safety net: notifications may be lost while the listener reconnects.
+        let wait = min(delay ?? .seconds(30), .seconds(30))
+        nextPass = reactor.schedule(after: max(wait, .milliseconds(50))) { [weak self] in
+            guard let self else { return }
+            self.nextPass = nil
+            self.requestPass()
+        }
+    }
+
+    // MARK: Jobs
+
+    private func load(_ queueID: String, recipients: [ClaimedRecipient]) {
+        jobsInFlight += 1
+        pool.query(RelayStore.message(queueID).sql, RelayStore.message(queueID).params) { [weak self] result in
+            guard let self else { return }
+            guard case .success(let rows) = result, let row = rows.first, let message = RelayStore.queuedMessage(row) else {
+                self.logger.error("cannot load message", metadata: ["queue_id": "\(queueID)"])
+                // The lease expires and another pass takes the recipients again.
+                return self.jobFinished()
+            }
+            self.route(Job(message: message, recipients: recipients))
+        }
+    }
+
+    private func route(_ job: Job) {
+        var updates: [(ClaimedRecipient, RecipientUpdate)] = job.recipients.filter(\.suppressed).map { ($0, .suppressed) }
+        let live = job.recipients.filter { !$0.suppressed }
+        guard !live.isEmpty else { return record(updates, for: job) }
+        let liveJob = Job(message: job.message, recipients: live)
+        let now = UTCInstant.now
+        switch AccountSelector.choose(among: candidates(for: job.message, at: now), at: now) {
+        case .send(let account):
+            if !updates.isEmpty { record(updates, for: job, finishing: false) }
+            reserve(liveJob, on: account, at: now)
+        case .wait(let reason):
+            let delay = reason.opening.delay(from: now)
+            let lasting = reason.opening != .whenConnectionFrees
+            updates += live.map {
+                ($0, .retry(after: delay, reason: "\(reason)", costsAttempt: false, account: nil, recordEvent: lasting))
+            }
+            record(updates, for: job)
+        case .noEligibleAccount:
+            let reason = "no active account may send as \(job.message.sender) for user \(job.message.user)"
+            updates += live.map { self.temporaryFailure($0, reason: reason, hint: nil, account: nil) }
+            record(updates, for: job)
+        }
+    }
+
+    private func candidates(for message: QueuedMessage, at now: UTCInstant) -> [AccountCandidate] {
+        guard let user = config.user(named: message.user) else { return [] }
+        return user.accounts.compactMap { name in
+            guard let account = accounts[name], account.config.maySendAs(Self.mailbox(message.sender)) else { return nil }
+            if let pause = account.pause, case .healthCheck(let notBefore) = pause.resume, notBefore <= now {
+                // The next real delivery is the health check.
+                account.pause = nil
+            }
+            let status = account.policy.status(counters: counters[name] ?? RateCounters(),
+                                               inFlight: account.connectionsInUse, at: now)
+            return AccountCandidate(name: name, weight: account.config.weight, status: status, pause: account.pause)
+        }
+    }
+
+    /// Takes the message's recipients out of every window of `account` in one transaction, then sends.
+    private func reserve(_ job: Job, on name: String, at now: UTCInstant) {
+        guard let account = accounts[name] else { return record(retryAll(job, reason: "account removed"), for: job) }
+        let count = job.recipients.count
+        let statements = RateWindowKind.allCases.compactMap { kind -> PGStatement? in
+            guard let ceiling = account.policy.ceiling(kind, at: now) else { return nil }
+            return RelayStore.reserve(account: name, window: kind.key(containing: now), count: count, ceiling: ceiling)
+        }
+        guard !statements.isEmpty else { return deliver(job, on: account) }
+        account.opening += 1
+        pool.withTransaction({ connection, done in
+            connection.batch(statements) { result in
+                done(result.flatMap { results in
+                    results.allSatisfy { $0.count == 1 } ? .success(()) : .failure(PGError(.aborted, "window full"))
+                })
+            }
+        }, completion: { [weak self] (result: Result<Void, PGError>) in
+            guard let self else { return }
+            account.opening -= 1
+            switch result {
+            case .success:
+                self.counters[name, default: RateCounters()].record(count, at: now)
+                self.deliver(job, on: account)
+            case .failure(let error):
+                // Another node took the room first (or the database failed): try again shortly.
+                let reason = error.kind == .aborted ? "account \(name) rate window full" : "\(error)"
+                self.record(self.retryAll(job, reason: reason, after: .seconds(1)), for: job)
+            }
+        })
+    }
+
+    private func deliver(_ job: Job, on account: RelayAccount) {
+        job.account = account.name
+        if let session = account.idle.popLast() {
+            account.busy[ObjectIdentifier(session)] = session
+            jobs[ObjectIdentifier(session)] = job
+            return send(job, on: session)
+        }
+        let timeouts = SMTPClientTimeouts()
+        let setup = account.clientConfiguration(heloName: config.server.hostname, timeouts: timeouts)
+            .flatMap { configuration in account.tlsContext().map { (configuration, $0) } }
+        switch setup {
+        case .failure(let error):
+            logger.error("cannot start upstream session", metadata: ["account": "\(account.name)", "error": "\(error)"])
+            pause(account, problem: .authFailed, detail: "\(error)")
+            record(retryAll(job, reason: "account \(account.name): \(error)"), for: job)
+        case .success(let (configuration, tls)):
+            let session = UpstreamSession(account: account.name, endpoint: account.config.smtp,
+                                          configuration: configuration, tlsContext: tls, reactor: reactor,
+                                          logger: logger)
+            let id = ObjectIdentifier(session)
+            account.busy[id] = session
+            jobs[id] = job
+            session.onEvent = { [weak self, unowned session] event in self?.handle(event, from: session) }
+            session.start()
+        }
+    }
+
+    private func send(_ job: Job, on session: UpstreamSession) {
+        let message = job.message
+        let recipients = job.recipients.map { claimed in
+            SMTPRecipient(address: Self.mailbox(claimed.recipient), notify: Self.notify(claimed.notify),
+                          originalRecipientType: claimed.orcpt.map { String($0.prefix { $0 != ";" }) },
+                          originalRecipientAddress: claimed.orcpt.flatMap { text in
+                              text.firstIndex(of: ";").map { String(text[text.index(after: $0)...]) } })
+        }
+        job.sent = true
+        session.send(SMTPClientMessage(sender: Self.mailbox(message.sender), recipients: recipients,
+                                       content: message.message, requiresSMTPUTF8: message.smtpUTF8,
+                                       dsnReturn: message.dsnReturn.flatMap(DSNReturn.init(rawValue:)),
+                                       envelopeID: message.envelopeID))
+    }
+
+    private func handle(_ event: UpstreamSession.Event, from session: UpstreamSession) {
+        let id = ObjectIdentifier(session)
+        guard let account = accounts[session.account] else { return session.abort() }
+        switch event {
+        case .ready:
+            if let job = jobs[id], !job.sent {
+                send(job, on: session)
+            } else if draining {
+                session.quit()
+            } else {
+                account.busy[id] = nil
+                account.idle.append(session)
+                requestPass()
+            }
+        case .result(let result):
+            guard let job = jobs.removeValue(forKey: id) else { return }
+            account.consecutiveProblems = 0
+            record(outcomes(result, job: job, account: account), for: job)
+        case .failed(let failure):
+            guard let job = jobs.removeValue(forKey: id) else { return }
+            // The session died before this message was handed over: the account's or the
+            // connection's problem, never the message's.
+            let problem = Self.problem(for: failure.classification, reply: failure.reply)
+            pause(account, problem: problem, detail: failure.detail)
+            record(retryAll(job, reason: "account \(account.name): \(failure.detail)"), for: job)
+        case .closed:
+            account.busy[id] = nil
+            account.idle.removeAll { $0 === session }
+            if let job = jobs.removeValue(forKey: id) {
+                record(retryAll(job, reason: "upstream session to \(account.name) closed"), for: job)
+            }
+        }
+    }
+
+    // MARK: Outcomes
+
+    private func outcomes(_ result: SMTPMessageResult, job: Job, account: RelayAccount) -> [(ClaimedRecipient, RecipientUpdate)] {
+        var updates: [(ClaimedRecipient, RecipientUpdate)] = []
+        var accountProblem: (AccountProblem, String)?
+        for (claimed, recipientResult) in zip(job.recipients, result.recipients) {
+            let replyText = Self.text(recipientResult.reply)
+            switch recipientResult.outcome {
+            case .sent:
+                let reply = result.dataReply ?? recipientResult.reply
+                updates.append((claimed, .sent(account: account.name, reply: Self.text(reply),
+                                               upstreamQueueID: result.upstreamQueueID)))
+            case .failed(let failure):
+                switch failure.scope {
+                case .message where failure.permanent:
+                    updates.append((claimed, .failed(reason: replyText, reply: replyText, account: account.name)))
+                case .message:
+                    updates.append(temporaryFailure(claimed, reason: replyText, hint: failure.retryAfter,
+                                                    account: account.name))
+                case .recipientLimit:
+                    updates.append((claimed, .retry(after: .zero, reason: replyText, costsAttempt: false,
+                                                    account: account.name)))
+                case .account, .connection:
+                    accountProblem = (Self.problem(for: failure, reply: recipientResult.reply), replyText)
+                    updates.append((claimed, .retry(after: .zero, reason: "account \(account.name): \(replyText)",
+                                                    costsAttempt: false, account: account.name)))
+                }
+            }
+        }
+        if let (problem, detail) = accountProblem { pause(account, problem: problem, detail: detail) }
+        return updates
+    }
+
+    private func temporaryFailure(_ claimed: ClaimedRecipient, reason: String, hint: Duration?,
+                                  account: String?) -> (ClaimedRecipient, RecipientUpdate) {
+        switch retrySchedule.decision(afterFailedAttempts: claimed.attempts + 1, hint: hint,
+                                      jitter: Double.random(in: -1...1)) {
+        case .retry(let after, _):
+            return (claimed, .retry(after: after, reason: reason, costsAttempt: true, account: account))
+        case .expired:
+            return (claimed, .failed(reason: "expired: \(reason)", reply: nil, account: account))
+        }
+    }
+
+    private func retryAll(_ job: Job, reason: String, after: Duration = .zero) -> [(ClaimedRecipient, RecipientUpdate)] {
+        job.recipients.map { ($0, .retry(after: after, reason: reason, costsAttempt: false, account: nil)) }
+    }
+
+    private func record(_ updates: [(ClaimedRecipient, RecipientUpdate)], for job: Job, finishing: Bool = true) {
+        let statements = updates.flatMap { claimed, update in
+            RelayStore.update(claimed.sendID, queueID: claimed.queueID, recipient: claimed.recipient, update)
+        }
+        for (claimed, update) in updates { log(update, claimed) }
+        pool.batch(statements) { [weak self] result in
+            guard let self else { return }
+            if case .failure(let error) = result {
+                // Leases expire and the recipients are tried again: at least once, never lost.
+                self.logger.error("cannot record outcomes", metadata: ["queue_id": "\(job.message.queueID)",
+                                                                       "error": "\(error)"])
+            }
+            if finishing { self.jobFinished() }
+        }
+    }
+
+    private func jobFinished() {
+        jobsInFlight -= 1
+        if draining {
+            if jobsInFlight == 0 { finishDrain() }
+        } else {
+            requestPass()
+        }
+    }
+
+    private func log(_ update: RecipientUpdate, _ claimed: ClaimedRecipient) {
+        var metadata: Logger.Metadata = ["queue_id": "\(claimed.queueID)", "recipient": "\(claimed.recipient)"]
+        switch update {
+        case .sent(let account, let reply, _):
+            metadata["account"] = "\(account)"
+            metadata["reply"] = "\(reply)"
+            logger.info("sent", metadata: metadata)
+        case .retry(let after, let reason, let costsAttempt, _, _):
+            metadata["retry_in"] = "\(Int(RelayStore.seconds(after)))s"
+            metadata["reason"] = "\(reason)"
+            metadata["counts_attempt"] = "\(costsAttempt)"
+            logger.info("deferred", metadata: metadata)
+        case .failed(let reason, _, _):
+            metadata["reason"] = "\(reason)"
+            logger.warning("failed", metadata: metadata)
+        case .suppressed:
+            logger.info("suppressed", metadata: metadata)
+        }
+    }
+
+    // MARK: Account health
+
+    private func pause(_ account: RelayAccount, problem: AccountProblem, detail: String) {
+        account.consecutiveProblems += 1
+        let pause = health.pause(for: problem, consecutive: account.consecutiveProblems, at: .now)
+        account.pause = pause
+        for session in account.idle { session.quit() }
+        logger.warning("account paused", metadata: ["account": "\(account.name)", "pause": "\(pause)",
+                                                    "detail": "\(detail)"])
+        pool.batch([RelayStore.recordPause(account.name, pause: pause)]) { _ in }
+    }
+
+    private static func problem(for failure: SMTPFailureClass, reply: SMTPReply?) -> AccountProblem {
+        guard failure.scope == .account, let reply else { return .unreachable }
+        switch RelayOutcome.classify(UpstreamReply(code: reply.code, text: reply.lines.joined(separator: " ")),
+                                     in: .rcptTo, retryHint: failure.retryAfter) {
+        case .accountProblem(let problem): return problem
+        case .sent, .retryMessage, .failPermanently: return .rateLimited(retryAfter: failure.retryAfter)
+        }
+    }
+
+    // MARK: Drain
+
+    func drain() {
+        draining = true
+        if let nextPass { reactor.cancel(nextPass) }
+        nextPass = nil
+        listener?.close()
+        for account in accounts.values {
+            for session in account.idle { session.quit() }
+        }
+        if jobsInFlight == 0 { finishDrain() }
+    }
+
+    func abort() {
+        for account in accounts.values { for session in account.idle { session.abort() } }
+        finishDrain()
+    }
+
+    private func finishDrain() {
+        onDrained?()
+        onDrained = nil
+    }
+
+    // MARK: Values
+
+    static func mailbox(_ text: String) -> MailboxAddress {
+        guard let at = text.lastIndex(of: "@") else { return MailboxAddress(localPart: text, domain: "") }
+        return MailboxAddress(localPart: String(text[..<at]), domain: String(text[text.index(after: at)...]))
+    }
+
+    /// A reply on one line, as stored and logged: "550 5.1.1 <x@y>: User unknown".
+    static func text(_ reply: SMTPReply) -> String {
+        ([String(reply.code)] + (reply.enhanced.map { [$0] } ?? []) + [reply.lines.joined(separator: " ")])
+            .joined(separator: " ")
+    }
+
+    static func notify(_ text: String?) -> DSNNotify? {
+        guard let text else { return nil }
+        if text == "NEVER" { return .never }
+        let conditions = text.split(separator: ",").compactMap { DSNNotifyCondition(rawValue: String($0)) }
+        return conditions.isEmpty ? nil : .on(Set(conditions))
+    }
+}
+
+extension UTCInstant {
+    static var now: UTCInstant {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return UTCInstant(microsecondsSinceEpoch: Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec / 1000))
+    }
+}
+
+extension RateOpening {
+    /// How long from `now` until this opening; a connection freeing up is expected soon.
+    func delay(from now: UTCInstant) -> Duration {
+        switch self {
+        case .whenConnectionFrees: return .seconds(1)
+        case .at(let instant): return instant > now ? instant.duration(since: now) : .zero
+        case .never: return .seconds(3600)
+        }
+    }
+}

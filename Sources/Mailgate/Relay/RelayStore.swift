@@ -1,0 +1,248 @@
+// The relay's SQL, in one place: claiming ready recipients under a lease,
+// the bounded per-class readiness counts the priority scheduler needs, rate
+// counters reserved with conditional upserts inside one transaction (so nodes
+// sharing the database never overshoot a window), and each recipient's
+// outcome with its event. Every value travels as a parameter.
+import MailCore
+import Postgres
+import RelayPolicy
+
+struct ClaimedRecipient {
+    var sendID: Int
+    var queueID: String
+    var recipient: String
+    var attempts: Int
+    var notify: String?
+    var orcpt: String?
+    var suppressed: Bool
+}
+
+struct QueuedMessage {
+    var queueID: String
+    var user: String
+    var sender: String
+    var envelopeID: String?
+    var dsnReturn: String?
+    var smtpUTF8: Bool
+    var priority: MessagePriority
+    var message: [UInt8]
+}
+
+/// How a recipient leaves the relay's hands after an attempt.
+enum RecipientUpdate {
+    case sent(account: String, reply: String, upstreamQueueID: String?)
+    /// Try again at `after` from now; `costsAttempt` is false for the account's own problems and
+    /// for waits. A wait for a busy connection is not worth an event row: it lifts in seconds.
+    case retry(after: Duration, reason: String, costsAttempt: Bool, account: String?, recordEvent: Bool = true)
+    case failed(reason: String, reply: String?, account: String?)
+    case suppressed
+}
+
+enum RelayStore {
+    /// Ready recipients per priority column, each count stopping at `limit`: what the scheduler
+    /// needs, at a cost that does not grow with the queue.
+    static func readyCounts(limit: Int) -> PGStatement {
+        PGStatement(
+            """
+            SELECT p, (SELECT count(*) FROM (SELECT 1 FROM email_sends s
+                        WHERE s.status IN ('queued', 'deferred') AND s.priority = p AND s.next_attempt_at <= now()
+                        LIMIT $1) AS ready)
+            FROM generate_series(0, 4) AS p
+            """, [PGValue(limit)])
+    }
+
+    /// Leases of nodes that died (or were killed) go back to the queue.
+    static let reclaimExpiredLeases = PGStatement(
+        """
+        UPDATE email_sends SET status = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
+               lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+               wait_reason = 'lease of ' || coalesce(lease_owner, '?') || ' expired'
+        WHERE status = 'sending' AND lease_expires_at < now()
+        """)
+
+    /// Seconds until the earliest waiting recipient is due (nil when none waits).
+    static let secondsUntilNextDue = PGStatement(
+        """
+        SELECT extract(epoch FROM min(next_attempt_at) - now())
+        FROM email_sends WHERE status IN ('queued', 'deferred')
+        """)
+
+    /// Claims every ready recipient of up to `limit` messages of one class, so that a message
+    /// leaves in one transaction; the candidates come from a bounded slice of the index.
+    static func claim(priority: MessagePriority, limit: Int, node: String, lease: Duration) -> PGStatement {
+        PGStatement(
+            """
+            WITH messages AS (
+                SELECT DISTINCT queue_id FROM (
+                    SELECT queue_id FROM email_sends
+                    WHERE status IN ('queued', 'deferred') AND priority = $1 AND next_attempt_at <= now()
+                    ORDER BY next_attempt_at LIMIT $2 * 8) AS ready
+                LIMIT $2),
+            claimed AS (
+                SELECT s.id FROM email_sends s JOIN messages m ON m.queue_id = s.queue_id
+                WHERE s.status IN ('queued', 'deferred') AND s.next_attempt_at <= now()
+                FOR UPDATE OF s SKIP LOCKED)
+            UPDATE email_sends s
+            SET status = 'sending', lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4),
+                updated_at = now()
+            FROM claimed, email_queue q
+            WHERE s.id = claimed.id AND q.id = s.queue_id
+            RETURNING s.id, s.queue_id, s.recipient, s.attempts, s.notify, s.orcpt,
+                      EXISTS (SELECT 1 FROM email_suppressions x
+                              WHERE x.address = lower(s.recipient) AND x.scope IN ('', lower(q.mail_from))) AS suppressed
+            """,
+            [PGValue(priority.queueColumnValue), PGValue(limit), PGValue(node), PGValue(lease.components.seconds)])
+    }
+
+    static func claimedRecipients(_ result: PGResult) -> [ClaimedRecipient] {
+        result.rows.compactMap { row in
+            guard let id = row.int("id"), let queueID = row.string("queue_id"), let recipient = row.string("recipient")
+            else { return nil }
+            return ClaimedRecipient(sendID: id, queueID: queueID, recipient: recipient,
+                                    attempts: row.int("attempts") ?? 0, notify: row.string("notify"),
+                                    orcpt: row.string("orcpt"), suppressed: row.bool("suppressed") ?? false)
+        }
+    }
+
+    static func message(_ queueID: String) -> PGStatement {
+        PGStatement(
+            """
+            SELECT id, submitted_by, mail_from, envid, ret, smtputf8, priority, message
+            FROM email_queue WHERE id = $1
+            """, [PGValue(queueID)])
+    }
+
+    static func queuedMessage(_ row: PGRow) -> QueuedMessage? {
+        guard let id = row.string("id"), let user = row.string("submitted_by"), let sender = row.string("mail_from"),
+              let column = row.int("priority"), let priority = MessagePriority(queueColumnValue: Int16(column)),
+              let message = row.bytes("message") else { return nil }
+        return QueuedMessage(queueID: id, user: user, sender: sender, envelopeID: row.string("envid"),
+                             dsnReturn: row.string("ret"), smtpUTF8: row.bool("smtputf8") ?? false,
+                             priority: priority, message: message)
+    }
+
+    /// Counters of the windows that are still open, for every account.
+    static let openCounters = PGStatement(
+        """
+        SELECT account, window_kind, (extract(epoch FROM window_start) * 1000000)::bigint AS start_us, sent
+        FROM email_rate_counters WHERE window_start >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+        """)
+
+    static func counters(_ result: PGResult) -> [String: RateCounters] {
+        var byAccount: [String: [RateWindowKey: Int]] = [:]
+        for row in result.rows {
+            guard let account = row.string("account"), let kindText = row.string("window_kind"),
+                  let kind = RateWindowKind(rawValue: kindText), let start = row.string("start_us").flatMap({ Int64($0) }),
+                  let sent = row.int("sent") else { continue }
+            let key = kind.key(containing: UTCInstant(microsecondsSinceEpoch: start))
+            byAccount[account, default: [:]][key] = sent
+        }
+        return byAccount.mapValues { RateCounters($0) }
+    }
+
+    /// Adds `count` to one window unless that would pass `ceiling`; returns a row only when it did.
+    static func reserve(account: String, window: RateWindowKey, count: Int, ceiling: Int) -> PGStatement {
+        PGStatement(
+            """
+            INSERT INTO email_rate_counters AS c (account, window_kind, window_start, sent)
+            SELECT $1, $2, to_timestamp($3::bigint / 1000000.0), $4::int WHERE $4::int <= $5::int
+            ON CONFLICT (account, window_kind, window_start) DO UPDATE SET sent = c.sent + excluded.sent
+            WHERE c.sent + excluded.sent <= $5::int
+            RETURNING c.sent
+            """,
+            [PGValue(account), PGValue(window.kind.rawValue), PGValue(window.start.microsecondsSinceEpoch),
+             PGValue(count), PGValue(ceiling)])
+    }
+
+    static func update(_ sendID: Int, queueID: String, recipient: String, _ update: RecipientUpdate) -> [PGStatement] {
+        let id = PGValue(sendID)
+        switch update {
+        case .sent(let account, let reply, let upstreamQueueID):
+            return [
+                PGStatement(
+                    """
+                    UPDATE email_sends SET status = 'sent', attempts = attempts + 1, sent_at = now(), account = $2,
+                           last_reply = $3, upstream_queue_id = $4, lease_owner = NULL, lease_expires_at = NULL,
+                           wait_reason = NULL, updated_at = now()
+                    WHERE id = $1
+                    """, [id, PGValue(account), PGValue(reply), upstreamQueueID.map { PGValue($0) }]),
+                event(queueID, sendID, recipient, "sent", account: account, reason: nil, detail: reply),
+            ]
+        case .retry(let after, let reason, let costsAttempt, let account, let recordEvent):
+            let statements = [
+                PGStatement(
+                    """
+                    UPDATE email_sends SET status = CASE WHEN attempts + $2 > 0 THEN 'deferred' ELSE 'queued' END,
+                           attempts = attempts + $2, next_attempt_at = now() + make_interval(secs => $3),
+                           account = coalesce($4, account), last_reply = coalesce($5, last_reply),
+                           wait_reason = $5, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+                    WHERE id = $1
+                    """, [id, PGValue(costsAttempt ? 1 : 0), PGValue(seconds(after)), account.map { PGValue($0) },
+                          PGValue(reason)]),
+                event(queueID, sendID, recipient, "deferred", account: account, reason: reason, detail: nil),
+            ]
+            return recordEvent ? statements : [statements[0]]
+        case .failed(let reason, let reply, let account):
+            return [
+                PGStatement(
+                    """
+                    UPDATE email_sends SET status = 'failed', attempts = attempts + 1, account = coalesce($2, account),
+                           last_reply = coalesce($3, last_reply), wait_reason = NULL, lease_owner = NULL,
+                           lease_expires_at = NULL, updated_at = now()
+                    WHERE id = $1
+                    """, [id, account.map { PGValue($0) }, reply.map { PGValue($0) }]),
+                event(queueID, sendID, recipient, "failed", account: account, reason: reason, detail: reply),
+            ]
+        case .suppressed:
+            return [
+                PGStatement(
+                    """
+                    UPDATE email_sends SET status = 'suppressed', lease_owner = NULL, lease_expires_at = NULL,
+                           wait_reason = NULL, updated_at = now()
+                    WHERE id = $1
+                    """, [id]),
+                event(queueID, sendID, recipient, "suppressed", account: nil, reason: "address on the suppression list",
+                      detail: nil),
+            ]
+        }
+    }
+
+    private static func event(_ queueID: String, _ sendID: Int, _ recipient: String, _ kind: String,
+                              account: String?, reason: String?, detail: String?) -> PGStatement {
+        PGStatement(
+            """
+            INSERT INTO email_events (queue_id, send_id, recipient, event, account, reason, detail)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            """,
+            [PGValue(queueID), PGValue(sendID), PGValue(recipient), PGValue(kind), account.map { PGValue($0) },
+             reason.map { PGValue($0) }, detail.map { PGValue($0) }])
+    }
+
+    static func mirrorAccount(_ name: String, address: String, warmupStarted: String?) -> PGStatement {
+        PGStatement(
+            """
+            INSERT INTO email_accounts (name, address, warmup_started) VALUES ($1, $2, $3::date)
+            ON CONFLICT (name) DO UPDATE SET address = excluded.address, warmup_started = excluded.warmup_started,
+                                             updated_at = now()
+            """, [PGValue(name), PGValue(address), warmupStarted.map { PGValue($0) }])
+    }
+
+    static func recordPause(_ name: String, pause: AccountPause?) -> PGStatement {
+        var until: PGValue?
+        if let pause, case .at(let instant) = pause.opening {
+            until = PGValue(instant.microsecondsSinceEpoch)
+        }
+        return PGStatement(
+            """
+            UPDATE email_accounts SET status = CASE WHEN $2::text IS NULL THEN 'active' ELSE 'paused' END,
+                   pause_reason = $2, paused_until = to_timestamp($3::bigint / 1000000.0),
+                   health = CASE WHEN $2::text IS NULL THEN 'healthy' ELSE health END, updated_at = now()
+            WHERE name = $1
+            """, [PGValue(name), pause.map { PGValue($0.description) }, until])
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

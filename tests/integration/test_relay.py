@@ -1,0 +1,215 @@
+"""The relay through the built binary: messages submitted over SMTP leave
+through upstream accounts (Postfix's smtp-sink, and an aiosmtpd server that
+answers per recipient), within each account's limits even with two nodes on
+one database, and every recipient's outcome is a row in email_sends and
+email_events."""
+import os
+import shutil
+import smtplib
+import ssl
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import basic_config, free_port, pki_dir, psql, wait_for_port
+
+PASSWORD = "secret"
+HASH = "$6$saltsaltsalt$PMWE8DTlam1JU37Piyk43bHcMxTJq6sgu5DKB0/tGPjanN35jcY68QkpDfPFUGPWX5uCxIQkSPzMmqEiVNgts."
+
+
+def wait_until(predicate, timeout=30.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def sink(tmp_path):
+    """Postfix's smtp-sink on a free port, dumping each message to a file."""
+    port = free_port()
+    # smtp-sink writes as the postfix user, who cannot enter pytest's private tmp_path.
+    dumps = Path(tempfile.mkdtemp(prefix="mailgate-sink-"))
+    dumps.chmod(0o755)
+    shutil.chown(dumps, "postfix")
+    proc = subprocess.Popen(["smtp-sink", "-u", "postfix", "-d", f"{dumps}/%H%M%S.", f"127.0.0.1:{port}", "64"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port)
+    yield port, dumps
+    proc.terminate()
+    proc.wait(timeout=10)
+    shutil.rmtree(dumps, ignore_errors=True)
+
+
+@pytest.fixture
+def picky_upstream(tmp_path):
+    """An aiosmtpd server: 550 for reject@, 451 for later@, 250 for the rest."""
+    port = free_port()
+    script = tmp_path / "upstream.py"
+    script.write_text(f"""
+import asyncio
+from aiosmtpd.controller import Controller
+
+class Handler:
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        if address.startswith("reject@"):
+            return "550 5.1.1 <" + address + ">: Recipient address rejected: User unknown"
+        if address.startswith("later@"):
+            return "451 4.3.0 <" + address + ">: Temporary lookup failure"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Ok"
+
+    async def handle_DATA(self, server, session, envelope):
+        return "250 2.0.0 Ok: queued as UP123"
+
+controller = Controller(Handler(), hostname="127.0.0.1", port={port})
+controller.start()
+import threading
+threading.Event().wait()
+""")
+    proc = subprocess.Popen(["/usr/bin/python3", str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port)
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def relay_config(ports, upstream_port, limits="", extra=""):
+    account_and_user = f"""
+[[account]]
+name = "relay"
+address = "relay@example.test"
+send_as = ["*@example.test"]
+smtp = "smtp+plain://127.0.0.1:{upstream_port}"
+max_connections = 2
+{limits}
+
+[[user]]
+name = "app"
+password_hash = "{HASH}"
+send_as = ["*@example.test"]
+accounts = ["relay"]
+{extra}
+"""
+    return basic_config(ports, extra=account_and_user)
+
+
+def start_gateway(mailgate_factory, database, config_text):
+    ports = [free_port() for _ in range(4)]
+    server = mailgate_factory(config_text(ports), env={"MAILGATE_DATABASE_URL": database})
+    server.start(wait_ports=ports[:2])
+    return server, ports
+
+
+def submit(port, recipients, count=1, subject="relay test"):
+    context = ssl.create_default_context(cafile=str(pki_dir() / "ca.crt"))
+    with smtplib.SMTP_SSL("127.0.0.1", port, context=context, timeout=60) as client:
+        client.login("app", PASSWORD)
+        for n in range(count):
+            client.sendmail("app@example.test", recipients,
+                            f"From: app@example.test\r\nSubject: {subject} {n}\r\n\r\nbody {n}\r\n")
+
+
+def statuses(url):
+    return dict((row[0], int(row[1])) for row in psql(url, "SELECT status, count(*) FROM email_sends GROUP BY status"))
+
+
+def test_messages_reach_smtp_sink_and_every_outcome_is_recorded(mailgate_factory, migrated_database, sink):
+    sink_port, dumps = sink
+    server, ports = start_gateway(mailgate_factory, migrated_database,
+                                  lambda ports: relay_config(ports, sink_port))
+    submit(ports[1], ["one@example.org", "two@example.org"], count=5)
+    wait_until(lambda: statuses(migrated_database).get("sent") == 10, what="10 recipients sent")
+    assert psql(migrated_database, "SELECT count(*) FROM email_events WHERE event = 'sent' AND account = 'relay'") \
+        == [["10"]]
+    assert psql(migrated_database, "SELECT count(DISTINCT last_reply) > 0, bool_and(attempts = 1) FROM email_sends") \
+        == [["t", "t"]]
+    files = lambda: sorted(p for p in dumps.rglob("*") if p.is_file())
+    dumped = wait_until(lambda: files() if len(files()) >= 5 else None, timeout=10, what=f"5 dumps in {dumps}")
+    assert len(dumped) == 5, [p.name for p in dumped]
+    text = dumped[0].read_text(errors="replace")
+    assert "Received: from " in text and "by mail.example.test (mailgate)" in text
+    assert "msg=sent" in server.log.read_text()
+
+
+def test_per_recipient_outcomes_permanent_temporary_and_sent(mailgate_factory, migrated_database, picky_upstream):
+    server, ports = start_gateway(mailgate_factory, migrated_database,
+                                  lambda ports: relay_config(ports, picky_upstream))
+    submit(ports[1], ["ok@example.org", "reject@example.org", "later@example.org"])
+    rows = wait_until(lambda: (lambda r: r if len(r) == 3 and all(s != "sending" and s != "queued" for _, s, *_ in r)
+                               else None)(psql(migrated_database,
+                                               "SELECT recipient, status, attempts, "
+                                               "next_attempt_at > now() + interval '90 seconds', upstream_queue_id "
+                                               "FROM email_sends ORDER BY recipient")),
+                      what="three outcomes")
+    assert rows[0][:3] == ["later@example.org", "deferred", "1"] and rows[0][3] == "t"  # retried after ~2 minutes
+    assert rows[1][:2] == ["ok@example.org", "sent"] and rows[1][4] == "UP123"
+    assert rows[2][:3] == ["reject@example.org", "failed", "1"]
+    events = psql(migrated_database, "SELECT recipient, event FROM email_events WHERE event <> 'queued' ORDER BY recipient")
+    assert events == [["later@example.org", "deferred"], ["ok@example.org", "sent"], ["reject@example.org", "failed"]]
+
+
+def test_suppressed_recipients_are_not_relayed(mailgate_factory, migrated_database, sink):
+    sink_port, _ = sink
+    psql(migrated_database, "INSERT INTO email_suppressions (address, reason, source) "
+                            "VALUES ('gone@example.org', 'hard bounce', 'bounce')")
+    server, ports = start_gateway(mailgate_factory, migrated_database,
+                                  lambda ports: relay_config(ports, sink_port))
+    submit(ports[1], ["gone@example.org", "here@example.org"])
+    wait_until(lambda: statuses(migrated_database) == {"sent": 1, "suppressed": 1}, what="sent and suppressed")
+    assert psql(migrated_database, "SELECT recipient FROM email_events WHERE event = 'suppressed'") \
+        == [["gone@example.org"]]
+
+
+def test_unreachable_upstream_pauses_the_account_and_costs_no_attempt(mailgate_factory, migrated_database):
+    dead_port = free_port()  # nothing listens there
+    server, ports = start_gateway(mailgate_factory, migrated_database,
+                                  lambda ports: relay_config(ports, dead_port))
+    submit(ports[1], ["waiting@example.org"])
+    account = wait_until(lambda: psql(migrated_database,
+                                      "SELECT status, pause_reason FROM email_accounts WHERE name = 'relay' "
+                                      "AND status = 'paused'"), what="account paused")
+    assert "unreachable" in account[0][1] or "connect" in account[0][1]
+    row = wait_until(lambda: psql(migrated_database, "SELECT status, attempts, wait_reason FROM email_sends "
+                                                     "WHERE status <> 'sending' AND wait_reason IS NOT NULL"),
+                     what="recipient waiting")
+    assert row[0][1] == "0"
+    assert "msg=\"account paused\"" in server.log.read_text()
+
+
+def test_rate_limit_holds_the_rest_until_the_window_opens(mailgate_factory, migrated_database, sink):
+    sink_port, _ = sink
+    server, ports = start_gateway(mailgate_factory, migrated_database,
+                                  lambda ports: relay_config(ports, sink_port, limits="limits = { per_day = 3 }"))
+    submit(ports[1], ["r@example.org"], count=6)
+    wait_until(lambda: statuses(migrated_database).get("sent") == 3, what="3 sent")
+    waiting = wait_until(lambda: (lambda r: r if len(r) == 3 else None)(
+        psql(migrated_database, "SELECT attempts, wait_reason FROM email_sends WHERE status IN ('queued', 'deferred') "
+                                "AND next_attempt_at > now() + interval '1 minute'")), what="3 held by the limit")
+    assert all(attempts == "0" and "per_day limit 3 reached until" in reason for attempts, reason in waiting)
+    time.sleep(2)
+    assert statuses(migrated_database).get("sent") == 3
+    assert psql(migrated_database, "SELECT sum(sent) FROM email_rate_counters WHERE window_kind = 'day'") == [["3"]]
+
+
+def test_two_nodes_together_never_pass_the_limit(mailgate_factory, migrated_database, sink):
+    sink_port, _ = sink
+    limit = 7
+    config = lambda ports: relay_config(ports, sink_port, limits=f"limits = {{ per_day = {limit} }}")
+    first, first_ports = start_gateway(mailgate_factory, migrated_database, config)
+    second, second_ports = start_gateway(mailgate_factory, migrated_database, config)
+    for n in range(10):
+        submit((first_ports if n % 2 else second_ports)[1], [f"n{n}@example.org"], count=2)
+    wait_until(lambda: statuses(migrated_database).get("sent") == limit, what=f"{limit} sent")
+    time.sleep(3)
+    assert statuses(migrated_database).get("sent") == limit
+    assert psql(migrated_database, "SELECT sum(sent) FROM email_rate_counters WHERE window_kind = 'day'") \
+        == [[str(limit)]]
+    assert first.stop() == 0 and second.stop() == 0
+    assert (first.log.read_text() + second.log.read_text()).count("msg=sent") == limit
