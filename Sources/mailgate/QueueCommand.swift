@@ -35,6 +35,10 @@ struct QueueCommand: ParsableCommand {
             let command = DatabaseCommand(name: "queue list", options: options)
             var filter = QueueListFilter()
             filter.heldOnly = held
+            if let sender, sender.utf8.contains(0) {
+                command.fail("the sender holds a NUL byte")
+                throw ExitCode(2)
+            }
             filter.sender = sender
             filter.includeFinished = all
             if let priority {

@@ -6,7 +6,6 @@ import json
 import os
 import random
 import subprocess
-import time
 
 import pytest
 
@@ -219,21 +218,25 @@ def test_show_unknown_and_malformed_ids(admin):
         assert result.returncode == 2, bad
         assert "not a queue id" in result.stderr
     assert admin.sql("SELECT count(*) FROM email_queue") == [["0"]]
+    for usage in (["queue", "retry"], ["queue", "list", "--bogus"], ["suppression", "add"]):
+        result = admin.mg(*usage)
+        assert result.returncode == 2, usage
+        assert "Usage: mailgate " + " ".join(usage[:2]) in result.stderr
 
 
 # MARK: queue retry, hold, release, delete
 
 def listen_then(admin, action):
-    """Runs `action` while a psql session LISTENs on mailgate_queue; returns (action's result, psql output)."""
-    listener = subprocess.Popen([PSQL, admin.url, "-Xq", "-c", "LISTEN mailgate_queue", "-c", "SELECT pg_sleep(3)"],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    """Runs `action` while a psql session LISTENs on mailgate_queue; returns (action's result, what psql
+    printed after it: psql reports notifications when its next query completes)."""
+    listener = subprocess.Popen([PSQL, admin.url, "-XAtq"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, bufsize=1)
     try:
-        deadline = time.monotonic() + 20
-        while not admin.sql("SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(3)'"):
-            assert time.monotonic() < deadline, "the listener never started"
-            time.sleep(0.05)
+        listener.stdin.write("LISTEN mailgate_queue;\nSELECT 'listening';\n")
+        listener.stdin.flush()
+        assert listener.stdout.readline().strip() == "listening"
         result = action()
-        output, _ = listener.communicate(timeout=30)
+        output, _ = listener.communicate("SELECT 'done';\n", timeout=30)
     finally:
         if listener.poll() is None:
             listener.kill()

@@ -87,8 +87,8 @@ public struct QueuedRecipient: Sendable {
             if let stored, let nextAttempt, later { return "\(stored); next attempt \(AdminFormat.moment(nextAttempt, now: now))" }
             if let stored { return stored }
             guard let nextAttempt, later else { return "due now: waiting for a relay to claim it" }
-            if status == .queued, let notBefore, notBefore >= nextAttempt {
-                return "future release (FUTURERELEASE) until \(AdminFormat.moment(nextAttempt, now: now))"
+            if status == .queued, let notBefore, notBefore > now {
+                return "future release (FUTURERELEASE) until \(AdminFormat.moment(max(notBefore, nextAttempt), now: now))"
             }
             if status == .deferred {
                 return "retry after attempt \(attempts) at \(AdminFormat.moment(nextAttempt, now: now))"
