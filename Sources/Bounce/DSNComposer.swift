@@ -47,7 +47,8 @@ public struct DSNRecipientReport: Sendable, Hashable {
     public var status: String
     /// The host that answered, e.g. "mx.example.net".
     public var remoteMTA: String?
-    /// The SMTP reply text as received, e.g. "550 5.1.1 <x@example.net>: User unknown".
+    /// The SMTP reply text as received, e.g. "550 5.1.1 <x@example.net>: User unknown"; the lines of a
+    /// multi-line reply are joined with spaces and the whole is cut at 4 KiB.
     public var diagnostic: String?
     /// Unix seconds.
     public var lastAttemptDate: Int64?
@@ -211,7 +212,7 @@ public enum DSNComposer {
             out += DSNEncoding.field("Action", recipient.action.rawValue)
             out += DSNEncoding.field("Status", status(recipient))
             if let remote = remoteMTA(recipient) { out += DSNEncoding.field("Remote-MTA", Array("dns; ".utf8) + remote) }
-            let diagnostic = DSNEncoding.clean(recipient.diagnostic ?? "", utf8: facts.global, limit: 4_096)
+            let diagnostic = DSNEncoding.clean(recipient.diagnostic ?? "", utf8: facts.global, limit: DSNEncoding.diagnosticLimit)
             if !diagnostic.isEmpty { out += DSNEncoding.field("Diagnostic-Code", Array("smtp; ".utf8) + diagnostic) }
             if let last = recipient.lastAttemptDate { out += DSNEncoding.field("Last-Attempt-Date", DSNEncoding.date(last)) }
             if recipient.action == .delayed, let until = recipient.willRetryUntil {

@@ -10,6 +10,8 @@ enum DSNEncoding {
     /// RFC 5322 2.1.1: a line is at most 998 octets before its CRLF.
     static let hardLineLimit = 998
     static let softLineLimit = 78
+    /// Reply text beyond this many octets is cut: enough for any real multi-line SMTP reply.
+    static let diagnosticLimit = 4_096
 
     // MARK: Cleaning
 

@@ -57,7 +57,7 @@ enum DSNNotice {
         var out = DSNEncoding.paragraph([UInt8(ascii: "<")] + address + Array(">: \(label(recipient.action))".utf8))
         out += DSNEncoding.paragraph("Status: \(status) (\(meaning(status)))", indent: 4)
         let remote = DSNComposer.remoteMTA(recipient)
-        let diagnostic = DSNEncoding.clean(recipient.diagnostic ?? "", utf8: facts.global, limit: 4_096)
+        let diagnostic = DSNEncoding.clean(recipient.diagnostic ?? "", utf8: facts.global, limit: DSNEncoding.diagnosticLimit)
         if !diagnostic.isEmpty {
             let who = remote.map { Array("The server ".utf8) + $0 + Array(" answered: ".utf8) } ?? Array("The answer was: ".utf8)
             out += DSNEncoding.paragraph(who + diagnostic, indent: 4)
