@@ -66,8 +66,9 @@ def test_swaks_starttls_auth_plain_commits_before_250(gateway):
     assert message.startswith("Received: from ")
     assert "with ESMTPSA" in message and f"id {queue_id}" in message
     assert "X-Mailgate-Priority" not in message and "hello from swaks" in message
-    recipients = psql(url, f"SELECT recipient, status FROM email_sends WHERE queue_id = '{queue_id}' ORDER BY recipient")
-    assert recipients == [["bob@example.org", "queued"], ["carol@example.org", "queued"]]
+    # The relay may already be at work on them: the rows exist, whatever their status now.
+    recipients = psql(url, f"SELECT recipient FROM email_sends WHERE queue_id = '{queue_id}' ORDER BY recipient")
+    assert recipients == [["bob@example.org"], ["carol@example.org"]]
     events = psql(url, f"SELECT count(*) FROM email_events WHERE queue_id = '{queue_id}' AND event = 'queued'")
     assert events == [["2"]]
     log = server.wait_log(f"queue_id={queue_id}")
@@ -220,7 +221,8 @@ def test_concurrent_sessions_all_commit(gateway):
         sent = sum(pool.map(submit, range(sessions)))
     assert sent == sessions * per_session
     assert psql(url, "SELECT count(*) FROM email_queue") == [[str(sent)]]
-    assert psql(url, "SELECT count(*) FROM email_sends WHERE status = 'queued'") == [[str(sent)]]
+    assert psql(url, "SELECT count(*) FROM email_sends") == [[str(sent)]]
+    assert psql(url, "SELECT count(*) FROM email_events WHERE event = 'queued'") == [[str(sent)]]
 
 
 def test_database_down_means_451_and_nothing_half_stored(gateway):

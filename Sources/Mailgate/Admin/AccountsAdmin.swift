@@ -39,17 +39,6 @@ public struct AccountsAdmin {
 
     public init(pool: PGPool) { self.pool = pool }
 
-    /// The relay's rate policy for `account`: its limits, warm-up plan and connection cap.
-    public static func ratePolicy(for account: AccountConfig) -> RatePolicy {
-        let warmup = account.warmup.flatMap { plan -> WarmupSchedule? in
-            guard let started = UTCDate(year: plan.started.year, month: plan.started.month, day: plan.started.day)
-            else { return nil }
-            return WarmupSchedule(started: started, dailyPerWeek: plan.dailyPerWeek)
-        }
-        return RatePolicy(perMinute: account.limits.perMinute, perHour: account.limits.perHour,
-                          perDay: account.limits.perDay, warmup: warmup, maxConnections: account.maxConnections)
-    }
-
     public func status(config: MailgateConfig, completion: @escaping (Result<AccountsReport, PGError>) -> Void) {
         pool.batch([
             PGStatement("SELECT floor(extract(epoch FROM now()) * 1000000)::bigint AS now"),
@@ -92,7 +81,7 @@ public struct AccountsAdmin {
         func standing(name: String, account: AccountConfig?) -> AccountStanding {
             let row = rows[name]
             let counted = RateCounters(windows[name] ?? [:])
-            let policy = account.map(ratePolicy)
+            let policy = account.map(\.ratePolicy)
             let date = now.date
             return AccountStanding(
                 name: name, configured: account != nil, status: row?.string("status") ?? "active",

@@ -25,27 +25,17 @@ final class RelayAccount {
 
     init(config: AccountConfig) {
         self.config = config
-        self.policy = Self.policy(config)
+        self.policy = config.ratePolicy
     }
 
     func update(_ newConfig: AccountConfig) {
         config = newConfig
-        policy = Self.policy(newConfig)
+        policy = newConfig.ratePolicy
     }
 
     var name: String { config.name }
     /// Sessions carrying or about to carry a message: what max_connections bounds.
     var connectionsInUse: Int { busy.count + opening }
-
-    private static func policy(_ config: AccountConfig) -> RatePolicy {
-        var warmup: WarmupSchedule?
-        if let plan = config.warmup,
-           let started = UTCDate(year: plan.started.year, month: plan.started.month, day: plan.started.day) {
-            warmup = WarmupSchedule(started: started, dailyPerWeek: plan.dailyPerWeek)
-        }
-        return RatePolicy(perMinute: config.limits.perMinute, perHour: config.limits.perHour,
-                          perDay: config.limits.perDay, warmup: warmup, maxConnections: config.maxConnections)
-    }
 
     /// The client configuration for a new session; fails when a secret file cannot be read.
     func clientConfiguration(heloName: String, timeouts: SMTPClientTimeouts) -> Result<SMTPClientConfiguration, RelayAccountError> {

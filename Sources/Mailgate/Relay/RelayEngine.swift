@@ -22,12 +22,12 @@ import SMTPProtocol
 final class RelayEngine: DrainableSession {
     /// One message (or part of its recipients) on its way upstream.
     final class Job {
-        let message: QueuedMessage
+        let message: RelayMessage
         let recipients: [ClaimedRecipient]
         var account: String?
         var sent = false
 
-        init(message: QueuedMessage, recipients: [ClaimedRecipient]) {
+        init(message: RelayMessage, recipients: [ClaimedRecipient]) {
             self.message = message
             self.recipients = recipients
         }
@@ -228,7 +228,7 @@ final class RelayEngine: DrainableSession {
         }
     }
 
-    private func candidates(for message: QueuedMessage, at now: UTCInstant) -> [AccountCandidate] {
+    private func candidates(for message: RelayMessage, at now: UTCInstant) -> [AccountCandidate] {
         guard let user = config.user(named: message.user) else { return [] }
         return user.accounts.compactMap { name in
             guard let account = accounts[name], account.config.maySendAs(Self.mailbox(message.sender)) else { return nil }

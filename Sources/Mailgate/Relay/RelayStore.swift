@@ -17,7 +17,7 @@ struct ClaimedRecipient {
     var suppressed: Bool
 }
 
-struct QueuedMessage {
+struct RelayMessage {
     var queueID: String
     var user: String
     var sender: String
@@ -112,11 +112,11 @@ enum RelayStore {
             """, [PGValue(queueID)])
     }
 
-    static func queuedMessage(_ row: PGRow) -> QueuedMessage? {
+    static func queuedMessage(_ row: PGRow) -> RelayMessage? {
         guard let id = row.string("id"), let user = row.string("submitted_by"), let sender = row.string("mail_from"),
               let column = row.int("priority"), let priority = MessagePriority(queueColumnValue: Int16(column)),
               let message = row.bytes("message") else { return nil }
-        return QueuedMessage(queueID: id, user: user, sender: sender, envelopeID: row.string("envid"),
+        return RelayMessage(queueID: id, user: user, sender: sender, envelopeID: row.string("envid"),
                              dsnReturn: row.string("ret"), smtpUTF8: row.bool("smtputf8") ?? false,
                              priority: priority, message: message)
     }
