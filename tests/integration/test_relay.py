@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import basic_config, free_port, pki_dir, psql, wait_for_port
+from conftest import basic_config, free_port, pki_dir, psql, psql_bytes, wait_for_port
 
 PASSWORD = "secret"
 HASH = "$6$saltsaltsalt$PMWE8DTlam1JU37Piyk43bHcMxTJq6sgu5DKB0/tGPjanN35jcY68QkpDfPFUGPWX5uCxIQkSPzMmqEiVNgts."
@@ -146,13 +146,23 @@ def test_per_recipient_outcomes_permanent_temporary_and_sent(mailgate_factory, m
                                else None)(psql(migrated_database,
                                                "SELECT recipient, status, attempts, "
                                                "next_attempt_at > now() + interval '90 seconds', upstream_queue_id "
-                                               "FROM email_sends ORDER BY recipient")),
+                                               "FROM email_sends WHERE recipient LIKE '%@example.org' "
+                                               "ORDER BY recipient")),
                       what="three outcomes")
     assert rows[0][:3] == ["later@example.org", "deferred", "1"] and rows[0][3] == "t"  # retried after ~2 minutes
     assert rows[1][:2] == ["ok@example.org", "sent"] and rows[1][4] == "UP123"
     assert rows[2][:3] == ["reject@example.org", "failed", "1"]
-    events = psql(migrated_database, "SELECT recipient, event FROM email_events WHERE event <> 'queued' ORDER BY recipient")
+    events = psql(migrated_database, "SELECT recipient, event FROM email_events WHERE event <> 'queued' "
+                                     "AND recipient LIKE '%@example.org' ORDER BY recipient")
     assert events == [["later@example.org", "deferred"], ["ok@example.org", "sent"], ["reject@example.org", "failed"]]
+    # The permanent failure sends the sender an RFC 3464 notice from <>, through the same account.
+    notice = wait_until(lambda: psql(migrated_database,
+                                     "SELECT q.id, s.status FROM email_queue q JOIN email_sends s ON s.queue_id = q.id "
+                                     "WHERE q.mail_from = '' AND s.recipient = 'app@example.test' AND s.status = 'sent'"),
+                        what="failure notice relayed")
+    text = psql_bytes(migrated_database, f"SELECT message FROM email_queue WHERE id = '{notice[0][0]}'").decode()
+    assert "report-type=delivery-status" in text and "Final-Recipient: rfc822; reject@example.org" in text
+    assert "Status: 5.1.1" in text and "later@example.org" not in text.split("\r\n\r\n", 1)[0]
 
 
 def test_suppressed_recipients_are_not_relayed(mailgate_factory, migrated_database, sink):
