@@ -223,3 +223,96 @@ def test_two_nodes_together_never_pass_the_limit(mailgate_factory, migrated_data
         == [[str(limit)]]
     assert first.stop() == 0 and second.stop() == 0
     assert (first.log.read_text() + second.log.read_text()).count("msg=sent") == limit
+
+
+@pytest.fixture
+def tls_auth_upstream(tmp_path):
+    """aiosmtpd with STARTTLS required (the test CA's certificate) and AUTH after TLS:
+    user relay / password upstream-secret. Accepted messages are written to tmp_path/received."""
+    port = free_port()
+    received = tmp_path / "received"
+    received.mkdir()
+    script = tmp_path / "tls_upstream.py"
+    script.write_text(f"""
+import ssl, threading
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+context.load_cert_chain("{pki_dir() / 'server.crt'}", "{pki_dir() / 'server.key'}")
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"relay" and auth_data.password == b"upstream-secret"
+    return AuthResult(success=ok)
+
+class Handler:
+    count = 0
+    async def handle_DATA(self, server, session, envelope):
+        Handler.count += 1
+        with open("{received}/%d.eml" % Handler.count, "wb") as out:
+            out.write(envelope.original_content or envelope.content)
+        return "250 2.0.0 Ok: queued as TLS%d" % Handler.count
+
+controller = Controller(Handler(), hostname="127.0.0.1", port={port}, tls_context=context, require_starttls=True,
+                        authenticator=authenticator, auth_require_tls=True)
+controller.start()
+threading.Event().wait()
+""")
+    proc = subprocess.Popen(["/usr/bin/python3", str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port)
+    yield port, received
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def tls_account_config(ports, upstream_port, secret):
+    return basic_config(ports, extra=f"""
+[[account]]
+name = "tls"
+address = "relay@example.test"
+send_as = ["*@example.test"]
+smtp = "smtp://127.0.0.1:{upstream_port}"
+username = "relay"
+password_file = "{secret}"
+ca_file = "{pki_dir() / 'ca.crt'}"
+
+[[user]]
+name = "app"
+password_hash = "{HASH}"
+send_as = ["*@example.test"]
+accounts = ["tls"]
+""")
+
+
+def test_starttls_with_verified_certificate_and_auth_upstream(mailgate_factory, migrated_database, tls_auth_upstream,
+                                                              tmp_path):
+    # (A refused login is covered by the client machine's transcripts: aiosmtpd 1.4 never
+    # answers a refused AUTH PLAIN, so it cannot stand in for a 535 here.)
+    upstream_port, received = tls_auth_upstream
+    secret = tmp_path / "relay.secret"
+    secret.write_text("upstream-secret\n")
+    secret.chmod(0o600)
+    server, ports = start_gateway(mailgate_factory, migrated_database,
+                                  lambda ports: tls_account_config(ports, upstream_port, secret))
+    submit(ports[1], ["far@example.org"])
+    row = wait_until(lambda: psql(migrated_database, "SELECT upstream_queue_id FROM email_sends WHERE status = 'sent'"),
+                     what="sent over STARTTLS with AUTH")
+    assert row == [["TLS1"]]
+    assert b"Subject: relay test 0" in (received / "1.eml").read_bytes()
+
+
+def test_upstream_certificate_not_trusted_pauses_the_account(mailgate_factory, migrated_database, tls_auth_upstream,
+                                                             tmp_path):
+    upstream_port, received = tls_auth_upstream
+    secret = tmp_path / "relay.secret"
+    secret.write_text("upstream-secret\n")
+    secret.chmod(0o600)
+    config = lambda ports: tls_account_config(ports, upstream_port, secret).replace(
+        str(pki_dir() / "ca.crt"), str(pki_dir() / "other-ca.crt"))
+    server, ports = start_gateway(mailgate_factory, migrated_database, config)
+    submit(ports[1], ["far@example.org"])
+    wait_until(lambda: psql(migrated_database, "SELECT 1 FROM email_accounts WHERE name = 'tls' AND status = 'paused'"),
+               what="account paused: certificate not trusted")
+    assert psql(migrated_database, "SELECT status, attempts FROM email_sends") in ([["queued", "0"]], [["sending", "0"]])
+    assert not list(received.iterdir())
+    assert "certificate" in server.log.read_text().lower()

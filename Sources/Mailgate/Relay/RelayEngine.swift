@@ -459,7 +459,12 @@ final class RelayEngine: DrainableSession {
         for session in account.idle { session.quit() }
         logger.warning("account paused", metadata: ["account": "\(account.name)", "pause": "\(pause)",
                                                     "detail": "\(detail)"])
-        pool.batch([RelayStore.recordPause(account.name, pause: pause)]) { _ in }
+        pool.batch([RelayStore.recordPause(account.name, address: account.config.address, pause: pause)]) { [logger] result in
+            if case .failure(let error) = result {
+                logger.error("cannot record the account's pause", metadata: ["account": "\(account.name)",
+                                                                             "error": "\(error)"])
+            }
+        }
     }
 
     private static func problem(for failure: SMTPFailureClass, reply: SMTPReply?) -> AccountProblem {
