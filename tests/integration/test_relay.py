@@ -316,3 +316,77 @@ def test_upstream_certificate_not_trusted_pauses_the_account(mailgate_factory, m
     assert psql(migrated_database, "SELECT status, attempts FROM email_sends") in ([["queued", "0"]], [["sending", "0"]])
     assert not list(received.iterdir())
     assert "certificate" in server.log.read_text().lower()
+
+
+def test_a_failing_account_hands_its_mail_to_another(mailgate_factory, migrated_database, sink):
+    sink_port, _ = sink
+    dead_port = free_port()
+    config = lambda ports: basic_config(ports, extra=f"""
+[[account]]
+name = "broken"
+address = "relay@example.test"
+send_as = ["*@example.test"]
+smtp = "smtp+plain://127.0.0.1:{dead_port}"
+weight = 100
+
+[[account]]
+name = "good"
+address = "relay@example.test"
+send_as = ["*@example.test"]
+smtp = "smtp+plain://127.0.0.1:{sink_port}"
+
+[[user]]
+name = "app"
+password_hash = "{HASH}"
+send_as = ["*@example.test"]
+accounts = ["broken", "good"]
+""")
+    server, ports = start_gateway(mailgate_factory, migrated_database, config)
+    submit(ports[1], ["x@example.org"], count=4)
+    wait_until(lambda: statuses(migrated_database).get("sent") == 4, what="4 sent through the good account")
+    assert psql(migrated_database, "SELECT account, attempts FROM email_sends GROUP BY 1, 2") == [["good", "1"]]
+    assert psql(migrated_database, "SELECT status FROM email_accounts WHERE name = 'broken'") == [["paused"]]
+
+
+def test_temporary_failures_retry_on_schedule_then_expire_with_a_notice(mailgate_factory, migrated_database,
+                                                                        picky_upstream):
+    config = lambda ports: relay_config(ports, picky_upstream) + '\n[relay]\nretry_after = ["1s", "2s"]\n'
+    server, ports = start_gateway(mailgate_factory, migrated_database, config)
+    submit(ports[1], ["later@example.org"])
+    row = wait_until(lambda: psql(migrated_database, "SELECT status, attempts FROM email_sends "
+                                                     "WHERE recipient = 'later@example.org' AND status = 'failed'"),
+                     what="expired after the last retry")
+    assert row == [["failed", "3"]]  # the first attempt and two retries
+    deferrals = psql(migrated_database, "SELECT count(*) FROM email_events WHERE recipient = 'later@example.org' "
+                                        "AND event = 'deferred'")
+    assert deferrals == [["2"]]
+    wait_until(lambda: psql(migrated_database, "SELECT 1 FROM email_queue WHERE mail_from = ''"), what="the notice")
+
+
+def test_sigkill_in_the_middle_of_relaying_loses_nothing(mailgate_factory, migrated_database, tmp_path):
+    port = free_port()
+    dumps = Path(tempfile.mkdtemp(prefix="mailgate-sink-"))
+    dumps.chmod(0o755)
+    shutil.chown(dumps, "postfix")
+    # -w 1: the sink waits a second before answering DATA, so the kill lands mid-relay.
+    sink = subprocess.Popen(["smtp-sink", "-u", "postfix", "-w", "1", "-d", f"{dumps}/%H%M%S.",
+                             f"127.0.0.1:{port}", "64"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        config = lambda ports: relay_config(ports, port) + '\n[relay]\nlease = "3s"\n'
+        first, ports = start_gateway(mailgate_factory, migrated_database, config)
+        total = 12
+        submit(ports[1], ["k@example.org"], count=total)
+        wait_until(lambda: psql(migrated_database, "SELECT 1 FROM email_sends WHERE status = 'sending'"),
+                   what="relaying under way")
+        first.proc.kill()
+        first.proc.wait()
+        second, _ = start_gateway(mailgate_factory, migrated_database, config)
+        wait_until(lambda: statuses(migrated_database).get("sent") == total, timeout=90,
+                   what="every acknowledged message relayed after the restart")
+        delivered = [p for p in dumps.rglob("*") if p.is_file()]
+        assert len(delivered) >= total  # at least once: one in flight at the kill may arrive twice
+    finally:
+        sink.terminate()
+        sink.wait(timeout=10)
+        shutil.rmtree(dumps, ignore_errors=True)

@@ -282,7 +282,9 @@ final class RelayEngine: DrainableSession {
             jobs[ObjectIdentifier(session)] = job
             return send(job, on: session)
         }
-        let timeouts = SMTPClientTimeouts()
+        var timeouts = SMTPClientTimeouts()
+        timeouts.connect = config.relay.connectTimeout
+        timeouts.command = config.relay.commandTimeout
         let setup = account.clientConfiguration(heloName: config.server.hostname, timeouts: timeouts)
             .flatMap { configuration in account.tlsContext().map { (configuration, $0) } }
         switch setup {
