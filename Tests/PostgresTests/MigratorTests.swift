@@ -59,7 +59,7 @@ import Testing
             let recorded = try run("SELECT name FROM schema_migrations ORDER BY version", url: url).rows.compactMap { $0.string("name") }
             return [first, second, recorded]
         }
-        #expect(outcome[0] == ["0001_accounts", "0002_queue", "0003_events_suppressions", "0004_rate_counters"])
+        #expect(outcome[0] == ["0001_accounts", "0002_queue", "0003_events_suppressions", "0004_rate_counters", "0005_threads"])
         #expect(outcome[1] == [])
         #expect(outcome[2] == outcome[0])
     }
