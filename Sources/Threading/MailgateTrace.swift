@@ -22,7 +22,7 @@ public enum MailgateTrace {
             for field in headers.all("Received") { scanText(field.value) }
         }
         func scanText(_ text: String) {
-            for line in text.prefix(maxScan).split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+            for line in text.prefix(maxScan).split(whereSeparator: \.isNewline) {
                 let lower = line.lowercased()
                 if lower.hasPrefix("x-mailgate-queue-id:") {
                     add(String(line.dropFirst("x-mailgate-queue-id:".count)).trimmingBlanks)

@@ -18,7 +18,7 @@ public enum MessageIDs {
         }
         var bracketed = false
         var rest = Substring(value)
-        while let open = rest.firstIndex(of: "<"), ids.count < maxCount * 4 {
+        while let open = rest.firstIndex(of: "<") {
             let after = rest[rest.index(after: open)...]
             guard let close = after.firstIndex(of: ">") else { break }
             bracketed = true
@@ -26,7 +26,7 @@ public enum MessageIDs {
             rest = after[after.index(after: close)...]
         }
         if !bracketed {
-            for word in value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "," })
+            for word in value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0.isNewline || $0 == "," })
             where word.contains("@") {
                 add(word)
             }
