@@ -3,6 +3,7 @@
 // "*" cancels and broken base64 is refused with BAD (RFC 9051 §6.2.2); wrong
 // credentials get NO [AUTHENTICATIONFAILED]; trouble upstream NO [UNAVAILABLE].
 
+import MailCore
 extension IMAPPreLoginSession {
     mutating func authenticate(_ command: IMAPCommand, into actions: inout [IMAPPreLoginAction]) {
         guard (1...2).contains(command.arguments.count), case .atom(let mechanismBytes) = command.arguments[0] else {
@@ -29,7 +30,7 @@ extension IMAPPreLoginSession {
             return
         }
         // SASL-IR: "=" stands for an empty initial response.
-        let decoded = initialResponse == [UInt8(ascii: "=")] ? [] : IMAPBase64.decode(initialResponse)
+        let decoded = initialResponse == [UInt8(ascii: "=")] ? [] : Base64.decode(initialResponse)
         guard let decoded else { return bad(command.tag, "Invalid base64 data", into: &actions) }
         plain(decoded, tag: command.tag, into: &actions)
     }
@@ -38,7 +39,7 @@ extension IMAPPreLoginSession {
         if line == [UInt8(ascii: "*")] {
             return bad(tag, "Authentication cancelled", into: &actions)
         }
-        guard let decoded = IMAPBase64.decode(line) else { return bad(tag, "Invalid base64 data", into: &actions) }
+        guard let decoded = Base64.decode(line) else { return bad(tag, "Invalid base64 data", into: &actions) }
         plain(decoded, tag: tag, into: &actions)
     }
 

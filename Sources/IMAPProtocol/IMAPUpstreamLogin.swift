@@ -4,6 +4,7 @@
 // Contract: feed server bytes with receive(); run the actions in order. Untagged
 // responses in between are tolerated; bytes after the STARTTLS OK are refused.
 
+import MailCore
 public struct IMAPUpstreamLogin: Sendable {
     enum Step: Hashable, Sendable {
         case greeting
@@ -241,10 +242,10 @@ public struct IMAPUpstreamLogin: Sendable {
                 return finish(.failed(.protocolError("server does not offer AUTH=XOAUTH2")))
             }
             let message = Array("user=".utf8) + user + Array("\u{1}auth=Bearer ".utf8) + Array(token.utf8) + [1, 1]
-            return authenticate("XOAUTH2", IMAPBase64.encode(message), saslIR: saslIR)
+            return authenticate("XOAUTH2", Base64.encode(message), saslIR: saslIR)
         case .password(let password):
             if IMAPCapabilities.contains(capabilities, "AUTH=PLAIN") {
-                return authenticate("PLAIN", IMAPBase64.encode([0] + user + [0] + Array(password.utf8)), saslIR: saslIR)
+                return authenticate("PLAIN", Base64.encode([0] + user + [0] + Array(password.utf8)), saslIR: saslIR)
             }
             guard !IMAPCapabilities.contains(capabilities, "LOGINDISABLED") else {
                 return finish(.failed(.protocolError("server disables LOGIN and offers no AUTH=PLAIN")))

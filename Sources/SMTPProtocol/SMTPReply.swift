@@ -3,6 +3,7 @@
 // (RFC 2034) except the greeting and the HELO/EHLO replies, which RFC 2034 §3 exempts;
 // 334 and 354 are intermediate replies and have none.
 
+import MailCore
 public struct SMTPReply: Sendable, Hashable, CustomStringConvertible {
     public var code: Int
     public var enhanced: String?

@@ -3,6 +3,7 @@
 // AUTH is accepted only under TLS, after EHLO, outside a transaction and once per session.
 // A "*" line cancels (501 5.7.0); undecodable base64 ends the exchange with 501 5.5.2.
 
+import MailCore
 extension SMTPServerSession {
     mutating func auth(_ arguments: ArraySlice<UInt8>, into actions: inout [SMTPAction]) {
         guard case .ehlo = greeting else {

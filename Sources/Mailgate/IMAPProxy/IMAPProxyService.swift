@@ -33,7 +33,8 @@ final class IMAPProxyService {
     private(set) var config: MailgateConfig
     private let registry: SessionRegistry
     private let logger = Logger(label: "imap")
-    private var throttle = IMAPLoginThrottle()
+    /// The pre-login machine ends a session after its own limit of failures; the throttle only delays.
+    private var throttle = AuthThrottle(baseDelay: .seconds(1), maxFailures: .max)
     private var connectionsPerAddress: [[UInt8]: Int] = [:]
     private var sessions: [ObjectIdentifier: IMAPProxySession] = [:]
     private var refusing: [ObjectIdentifier: Connection] = [:]

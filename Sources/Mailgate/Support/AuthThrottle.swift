@@ -1,4 +1,4 @@
-// Failed logins per client address, as Postfix's anvil and Dovecot's auth
+// Failed logins per client address (submission AUTH and IMAP LOGIN alike), as Postfix's anvil and Dovecot's auth
 // penalty do: each failure delays the answer to the next attempt from that
 // address (the configured delay, doubling per failure, capped at 15 s), and
 // past `maxFailures` the session is ended. A success clears the address; an
@@ -30,6 +30,7 @@ struct AuthThrottle {
     }
 
     /// Records a failure; true when the address has now failed too often and the session must end.
+    @discardableResult
     mutating func recordFailure(from address: [UInt8], now: UInt64) -> Bool {
         var record = current(address, now: now) ?? Record(failures: 0, lastFailure: now)
         record.failures += 1

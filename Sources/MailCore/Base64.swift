@@ -1,12 +1,11 @@
-// Strict base64 (RFC 4648 §4) for SASL exchanges: decode refuses whitespace, bad padding and
+// Strict base64 (RFC 4648 §4) for SASL exchanges (SMTP AUTH, IMAP AUTHENTICATE, upstream logins): decode refuses whitespace, bad padding and
 // characters outside the alphabet; an empty input decodes to no bytes.
-// Limits: input length is bounded by the caller's line limit. A copy of SMTPProtocol's
-// (pure modules do not import each other); move both to MailCore when convenient.
+// Limits: input length is bounded by the caller's line limit.
 
-enum IMAPBase64 {
+public enum Base64 {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    static func encode(_ bytes: some Collection<UInt8>) -> [UInt8] {
+    public static func encode(_ bytes: some Collection<UInt8>) -> [UInt8] {
         let input = Array(bytes)
         var out: [UInt8] = []
         out.reserveCapacity((input.count + 2) / 3 * 4)
@@ -47,7 +46,7 @@ enum IMAPBase64 {
     }
 
     /// nil when the input is not canonical padded base64.
-    static func decode(_ bytes: some Collection<UInt8>) -> [UInt8]? {
+    public static func decode(_ bytes: some Collection<UInt8>) -> [UInt8]? {
         let input = Array(bytes)
         guard input.count % 4 == 0 else { return nil }
         var out: [UInt8] = []
