@@ -51,6 +51,11 @@ enum MailgateMetrics {
     private static let imapToClient = Counter(label: Name.imapBytes, dimensions: [("direction", "to_client")])
     private static let relayDuration = Metrics.Timer(label: Name.relayDuration)
 
+    /// Makes the fixed series exist (at zero) from the start, so a scrape never misses them.
+    static func registerFixedSeries() {
+        _ = (open.count, opened.count, imapFromClient, imapToClient, relayDuration)
+    }
+
     // MARK: Sessions
 
     static func sessionOpened(_ kind: SessionProtocol) {

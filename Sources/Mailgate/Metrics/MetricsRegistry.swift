@@ -21,6 +21,7 @@ enum MetricsRegistry {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets[MailgateMetrics.Name.relayDuration] = MailgateMetrics.relayDurationBuckets
         MetricsSystem.bootstrap(factory)
+        MailgateMetrics.registerFixedSeries()
     }
 
     static func exposition() -> [UInt8] {
