@@ -149,7 +149,9 @@ def test_counters_agree_with_what_happened(metered):
         submit(ports[0], recipient=f"rcpt{number}@example.org")
     assert refused_sender(ports[0]) == 553
     with imaplib.IMAP4("127.0.0.1", ports[2], timeout=30) as imap:
-        imap.noop()
+        imap.starttls(ssl.create_default_context(cafile=str(pki_dir() / "ca.crt")))
+        with pytest.raises(imaplib.IMAP4.error):
+            imap.login("dev", "wrong password")
     wait_until(lambda: psql(url, "SELECT count(*) FROM email_sends WHERE status = 'sent'") == [["3"]],
                what="three recipients sent")
     psql(url, "INSERT INTO email_suppressions (address, reason, source) VALUES ('gone@example.org', 'x', 'bounce')")
@@ -168,6 +170,7 @@ def test_counters_agree_with_what_happened(metered):
     assert value(samples, "mailgate_relay_duration_seconds_count") == 3
     assert value(samples, "mailgate_relay_duration_seconds_bucket", le="+Inf") == 3
     assert value(samples, "mailgate_imap_proxy_bytes_total", direction="from_client") == 0
+    assert value(samples, "mailgate_imap_proxy_logins_total", result="failed") == 1
 
     # Queue gauges agree with PostgreSQL at rest: nothing waits.
     waiting = int(psql(url, "SELECT count(*) FROM email_sends WHERE status IN "

@@ -31,6 +31,7 @@ enum MailgateMetrics {
         static let relayRecipients = "mailgate_relay_recipients_total"
         static let relayDuration = "mailgate_relay_duration_seconds"
         static let imapBytes = "mailgate_imap_proxy_bytes_total"
+        static let imapLogins = "mailgate_imap_proxy_logins_total"
         static let bounces = "mailgate_bounces_total"
     }
 
@@ -101,6 +102,12 @@ enum MailgateMetrics {
     static func imapBytes(fromClient count: Int) { imapFromClient.increment(by: count) }
 
     static func imapBytes(toClient count: Int) { imapToClient.increment(by: count) }
+
+    /// A login attempt's audited result: ok, failed (the gateway user) or unavailable (the upstream).
+    static func imapLogin(result: String) {
+        let label = ["ok", "failed", "unavailable"].contains(result) ? result : "other"
+        Counter(label: Name.imapLogins, dimensions: [("result", label)]).increment()
+    }
 
     // MARK: Bounces
 
