@@ -37,7 +37,7 @@ def wait_until(predicate, timeout=30.0, what="condition"):
 
 @pytest.fixture
 def upstream(tmp_path):
-    """An aiosmtpd server that accepts every recipient."""
+    """An aiosmtpd server: 550 for reject@, 451 for later@, 250 for the rest."""
     port = free_port()
     script = tmp_path / "upstream.py"
     script.write_text(f"""
@@ -45,6 +45,14 @@ import threading
 from aiosmtpd.controller import Controller
 
 class Handler:
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        if address.startswith("reject@"):
+            return "550 5.1.1 <" + address + ">: User unknown"
+        if address.startswith("later@"):
+            return "451 4.3.0 <" + address + ">: Temporary lookup failure"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 Ok"
+
     async def handle_DATA(self, server, session, envelope):
         return "250 2.0.0 Ok: queued as UP1"
 
@@ -123,12 +131,12 @@ def raw(port, payload):
     return data.decode(errors="replace")
 
 
-def submit(port, sender="alice@example.test", recipient="bob@example.org"):
+def submit(port, sender="alice@example.test", recipient="bob@example.org", recipients=None):
     context = ssl.create_default_context(cafile=str(pki_dir() / "ca.crt"))
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
         client.starttls(context=context)
         client.login("dev", PASSWORD)
-        client.sendmail(sender, [recipient], f"From: {sender}\r\nSubject: metrics\r\n\r\nbody\r\n")
+        client.sendmail(sender, recipients or [recipient], f"From: {sender}\r\nSubject: metrics\r\n\r\nbody\r\n")
 
 
 def refused_sender(port):
@@ -201,6 +209,28 @@ def test_counters_agree_with_what_happened(metered):
     # The pool: its size from the config's default, and no more connections lent than it has.
     size = value(later, "mailgate_db_pool_size")
     assert size > 0 and value(later, "mailgate_db_pool_connections", state="in_use") <= size
+
+
+def test_relay_outcomes_by_account_and_the_queue_they_leave(metered):
+    server, ports, metrics_port, url = metered
+    psql(url, "INSERT INTO email_suppressions (address, reason, source) VALUES ('quiet@example.org', 'x', 'admin')")
+    submit(ports[0], recipients=["ok@example.org", "reject@example.org", "later@example.org", "quiet@example.org"])
+    wait_until(lambda: psql(url, "SELECT count(*) FROM email_sends WHERE status IN ('queued', 'sending')") == [["0"]]
+               and psql(url, "SELECT count(*) FROM email_sends") == [["4"]], what="every recipient's first outcome")
+    statuses = dict(psql(url, "SELECT recipient, status FROM email_sends"))
+    assert statuses == {"ok@example.org": "sent", "reject@example.org": "failed", "later@example.org": "deferred",
+                        "quiet@example.org": "suppressed"}
+    samples = scrape_until(metrics_port, lambda s: value(s, "mailgate_queue_recipients", priority="normal",
+                                                          state="deferred") == 1, "the deferred recipient counted")
+    outcomes = {outcome: value(samples, "mailgate_relay_recipients_total", account="sink", outcome=outcome)
+                for outcome in ("sent", "failed", "deferred")}
+    assert outcomes == {"sent": 1, "failed": 1, "deferred": 1}
+    assert value(samples, "mailgate_relay_recipients_total", account="none", outcome="suppressed") == 1
+    waiting = sum(v for (name, _), v in samples.items() if name == "mailgate_queue_recipients")
+    assert waiting == 1
+    age = float(psql(url, "SELECT extract(epoch FROM now() - created_at) FROM email_sends "
+                          "WHERE status = 'deferred'")[0][0])
+    assert 0 < value(samples, "mailgate_queue_oldest_age_seconds") <= age
 
 
 def test_no_label_carries_an_address(metered):

@@ -1,11 +1,9 @@
-// What /metrics samples when it is scraped rather than as events happen: the
-// database pool's state (every scrape), and from PostgreSQL the queue depth by
-// priority and state, the oldest waiting recipient, each configured account's
-// sends in its current UTC minute/hour/day against its limits and today's
-// warm-up ceiling, its pause and health, and the suppression list by source.
-// The database part is reused for `databaseTTL` and waited for at most
-// `databaseDeadline`, so scrapes neither hammer nor hang on the database;
-// concurrent scrapes share one collection. Loop-confined.
+// What /metrics samples at scrape time: the pool's state (every scrape); from
+// PostgreSQL the queue by priority and state, the oldest waiting recipient,
+// each configured account's sends per UTC minute/hour/day against its limits
+// and warm-up ceiling, its pause and health, suppressions by source. That part
+// is reused for `databaseTTL` and awaited at most `databaseDeadline` (no
+// hammering, no hanging); concurrent scrapes share one collection. Loop-confined.
 import Config
 import MailCore
 import Metrics

@@ -1,10 +1,9 @@
 // The `[metrics] listen` HTTP listener on the reactor: GET/HEAD /metrics (the
-// Prometheus text exposition, sampled metrics refreshed first) and /health
-// (200 "ok" when the database answered recently and every configured listener
-// is open, else 503 with the reason). Anything else: 404, 405, or the parser's
-// 400/413/414/431/505 and close. At most `maxConnections` at once; each
-// request must arrive within `requestTimeout` of the connection or of the
-// previous response. `update` follows the config on reload.
+// Prometheus text format, sampled metrics refreshed first) and /health (200
+// "ok" when the database answered recently and every configured listener is
+// open, else 503 and why); else 404, 405 or the parser's 400/413/414/431/505
+// and close. At most `maxConnections`; each request must arrive within
+// `requestTimeout` of the connection or the previous response.
 import Config
 import Glibc
 import HTTPProtocol
@@ -16,7 +15,7 @@ final class MetricsServer {
     static let maxConnections = 64
     static let requestTimeout: Duration = .seconds(30)
 
-    let reactor: Reactor
+    unowned let reactor: Reactor
     private let collector: MetricsCollector
     private let health: HealthCheck
     private let listenersProblem: () -> String?
