@@ -233,6 +233,27 @@ def test_relay_outcomes_by_account_and_the_queue_they_leave(metered):
     assert 0 < value(samples, "mailgate_queue_oldest_age_seconds") <= age
 
 
+def test_a_paused_account_shows_its_pause_and_fixed_reason(mailgate_factory, migrated_database):
+    ports = [free_port() for _ in range(4)]
+    metrics_port = free_port()
+    dead_port = free_port()  # nothing listens there
+    server = mailgate_factory(metered_config(ports, metrics_port, dead_port),
+                              env={"MAILGATE_DATABASE_URL": migrated_database})
+    server.start(wait_ports=[ports[0], metrics_port])
+    submit(ports[0], recipient="waiting@example.org")
+    wait_until(lambda: psql(migrated_database, "SELECT 1 FROM email_accounts WHERE name = 'sink' AND status = 'paused'"),
+               what="account paused")
+    reason = psql(migrated_database, "SELECT pause_reason FROM email_accounts WHERE name = 'sink'")[0][0]
+    samples = scrape_until(metrics_port, lambda s: value(s, "mailgate_account_paused", account="sink") == 1,
+                           "the pause seen")
+    reasons = {dict(labels)["reason"]: v for (name, labels), v in samples.items()
+               if name == "mailgate_account_pause_reason"}
+    assert reasons == {"unreachable": 1} and "unreachable" in reason
+    # Sent back for another account at once, then waiting for the pause: each a deferral with no account.
+    assert value(samples, "mailgate_relay_recipients_total", account="none", outcome="deferred") >= 1
+    assert value(samples, "mailgate_relay_recipients_total", account="sink", outcome="sent") is None
+
+
 def test_no_label_carries_an_address(metered):
     server, ports, metrics_port, url = metered
     submit(ports[0], recipient="secret-person@example.org")
