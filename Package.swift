@@ -36,6 +36,7 @@ let package = Package(
         .target(name: "MIME", dependencies: ["MailCore"], swiftSettings: strict),
         .target(name: "Bounce", dependencies: ["MailCore", "MIME"], swiftSettings: strict),
         .target(name: "RelayPolicy", dependencies: ["MailCore"], swiftSettings: strict),
+        .target(name: "Threading", dependencies: ["MailCore", "MIME"], swiftSettings: strict),
         .target(name: "HTTPProtocol", swiftSettings: strict),
 
         // System layer
@@ -48,7 +49,7 @@ let package = Package(
 
         // Services and wiring
         .target(name: "Mailgate",
-                dependencies: ["MailCore", "Config", "SMTPProtocol", "IMAPProtocol", "MIME", "Bounce", "RelayPolicy",
+                dependencies: ["MailCore", "Config", "SMTPProtocol", "IMAPProtocol", "MIME", "Bounce", "RelayPolicy", "Threading",
                                "Reactor", "TLS", "Postgres", "Auth", "HTTPProtocol",
                                .product(name: "Logging", package: "swift-log"),
                                .product(name: "Metrics", package: "swift-metrics"),
@@ -64,6 +65,7 @@ let package = Package(
         .testTarget(name: "SMTPProtocolTests", dependencies: ["SMTPProtocol"], swiftSettings: strict),
         .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol"], swiftSettings: strict),
         .testTarget(name: "RelayPolicyTests", dependencies: ["RelayPolicy"], swiftSettings: strict),
+        .testTarget(name: "ThreadingTests", dependencies: ["Threading", "MIME"], swiftSettings: strict),
         .testTarget(name: "HTTPProtocolTests", dependencies: ["HTTPProtocol"], swiftSettings: strict),
         .testTarget(name: "BounceTests", dependencies: ["MIME", "Bounce"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"], swiftSettings: strict),

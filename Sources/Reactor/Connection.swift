@@ -24,6 +24,8 @@ public final class Connection {
     private var layer: StreamLayer?
     private var layerEstablished = false
     private var readingPaused = false
+    /// The peer finished sending: nothing more is read (and `onEndOfInput` is not repeated).
+    private var inputEnded = false
     private var closingAfterFlush = false
     public private(set) var isClosed = false
 
@@ -120,9 +122,13 @@ public final class Connection {
     private func handle(_ events: IOEvents) {
         if events.contains(.writable) { flush() }
         guard !isClosed else { return }
-        if events.contains(.readable) || events.contains(.hangup), !readingPaused || events.contains(.hangup) {
-            readOnce()
+        if events.contains(.hangup) {
+            // Gone both ways (or reset): a read surfaces the error; after the end of input there
+            // is nobody left to write to. Either way the level-triggered event must not spin.
+            guard !inputEnded else { return shut(.peerClosed) }
+            return readOnce()
         }
+        if events.contains(.readable), !readingPaused, !inputEnded { readOnce() }
     }
 
     private func readOnce() {
@@ -175,7 +181,7 @@ public final class Connection {
             shut(.peerClosed)
             return
         }
-        readingPaused = true
+        inputEnded = true
         updateInterest()
         onEndOfInput()
     }
@@ -234,7 +240,7 @@ public final class Connection {
         }
         var interest: Interest = []
         let heldBack = backpressured && pausesReadingWhenBackpressured
-        if !readingPaused && !heldBack && !closingAfterFlush { interest.insert(.read) }
+        if !readingPaused && !heldBack && !closingAfterFlush && !inputEnded { interest.insert(.read) }
         if !outbound.isEmpty { interest.insert(.write) }
         reactor.modify(registration, interest: interest)
     }

@@ -28,7 +28,9 @@ public struct IOEvents: OptionSet, Sendable {
     public init(rawValue: UInt32) { self.rawValue = rawValue }
     public static let readable = IOEvents(rawValue: 1)
     public static let writable = IOEvents(rawValue: 2)
-    /// The peer hung up or the descriptor failed; a read tells which.
+    /// The connection is gone both ways or failed (EPOLLHUP, EPOLLERR: reported whatever the
+    /// interest, level-triggered); a read tells which. A half-close (the peer's FIN) is not a
+    /// hangup: it shows as readable, and read returns 0.
     public static let hangup = IOEvents(rawValue: 4)
 }
 
@@ -132,7 +134,7 @@ public final class Reactor {
     }
 
     private func epollMask(_ interest: Interest) -> UInt32 {
-        var mask = UInt32(MG_EPOLLRDHUP)
+        var mask: UInt32 = 0
         if interest.contains(.read) { mask |= UInt32(MG_EPOLLIN) }
         if interest.contains(.write) { mask |= UInt32(MG_EPOLLOUT) }
         return mask
@@ -191,7 +193,7 @@ public final class Reactor {
         var ready: IOEvents = []
         if event.events & UInt32(MG_EPOLLIN) != 0 { ready.insert(.readable) }
         if event.events & UInt32(MG_EPOLLOUT) != 0 { ready.insert(.writable) }
-        if event.events & UInt32(MG_EPOLLERR | MG_EPOLLHUP | MG_EPOLLRDHUP) != 0 { ready.insert(.hangup) }
+        if event.events & UInt32(MG_EPOLLERR | MG_EPOLLHUP) != 0 { ready.insert(.hangup) }
         slot.handler(ready)
     }
 

@@ -155,6 +155,45 @@ import Testing
         #expect(outcome.maxBuffered <= 1000)
     }
 
+    @Test func halfClosedPeerIsToldOnceAndStillReceivesTheAnswer() throws {
+        struct Outcome: Sendable, Equatable {
+            var endOfInputCalls: Int
+            var answer: String
+        }
+        let outcome = try runReactor { (reactor, finish: @escaping (Outcome) -> Void) in
+            var server: Connection?
+            var endOfInputCalls = 0
+            var received: [UInt8] = []
+            let listener = try Listener(address: SocketAddress("127.0.0.1:0")!, reactor: reactor) { connection in
+                server = connection
+                connection.onBytes = { bytes in received.append(contentsOf: bytes) }
+                connection.onEndOfInput = { [unowned connection] in
+                    endOfInputCalls += 1
+                    // Answer later, as a session waiting on its database would: the loop must
+                    // neither spin on the half-close nor report it again meanwhile.
+                    reactor.schedule(after: .milliseconds(100)) {
+                        connection.write(Array("got \(received.count) bytes\r\n".utf8))
+                        connection.closeAfterFlush()
+                    }
+                }
+            }
+            reactor.connect(to: listener.address, timeout: .seconds(5)) { result in
+                guard case .success(let client) = result else { return finish(Outcome(endOfInputCalls: 0, answer: "")) }
+                var answer: [UInt8] = []
+                client.onBytes = { bytes in answer.append(contentsOf: bytes) }
+                client.onEndOfInput = {
+                    client.close()
+                    listener.close()
+                    _ = server
+                    finish(Outcome(endOfInputCalls: endOfInputCalls, answer: String(decoding: answer, as: UTF8.self)))
+                }
+                client.write(Array("QUIT\r\n".utf8))
+                _ = shutdown(client.fd, Int32(SHUT_WR))
+            }
+        }
+        #expect(outcome == Outcome(endOfInputCalls: 1, answer: "got 6 bytes\r\n"))
+    }
+
     @Test func slowReaderBoundsQueuedOutput() throws {
         let maxQueued = try runReactor { (reactor, finish: @escaping (Int) -> Void) in
             var maxQueued = 0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import basic_config, free_port, pki_dir, psql, wait_for_port
+from conftest import basic_config, free_port, pki_dir, psql, psql_bytes, wait_for_port
 
 PASSWORD = "secret"
 HASH = "$6$saltsaltsalt$PMWE8DTlam1JU37Piyk43bHcMxTJq6sgu5DKB0/tGPjanN35jcY68QkpDfPFUGPWX5uCxIQkSPzMmqEiVNgts."
@@ -146,13 +146,23 @@ def test_per_recipient_outcomes_permanent_temporary_and_sent(mailgate_factory, m
                                else None)(psql(migrated_database,
                                                "SELECT recipient, status, attempts, "
                                                "next_attempt_at > now() + interval '90 seconds', upstream_queue_id "
-                                               "FROM email_sends ORDER BY recipient")),
+                                               "FROM email_sends WHERE recipient LIKE '%@example.org' "
+                                               "ORDER BY recipient")),
                       what="three outcomes")
     assert rows[0][:3] == ["later@example.org", "deferred", "1"] and rows[0][3] == "t"  # retried after ~2 minutes
     assert rows[1][:2] == ["ok@example.org", "sent"] and rows[1][4] == "UP123"
     assert rows[2][:3] == ["reject@example.org", "failed", "1"]
-    events = psql(migrated_database, "SELECT recipient, event FROM email_events WHERE event <> 'queued' ORDER BY recipient")
+    events = psql(migrated_database, "SELECT recipient, event FROM email_events WHERE event <> 'queued' "
+                                     "AND recipient LIKE '%@example.org' ORDER BY recipient")
     assert events == [["later@example.org", "deferred"], ["ok@example.org", "sent"], ["reject@example.org", "failed"]]
+    # The permanent failure sends the sender an RFC 3464 notice from <>, through the same account.
+    notice = wait_until(lambda: psql(migrated_database,
+                                     "SELECT q.id, s.status FROM email_queue q JOIN email_sends s ON s.queue_id = q.id "
+                                     "WHERE q.mail_from = '' AND s.recipient = 'app@example.test' AND s.status = 'sent'"),
+                        what="failure notice relayed")
+    text = psql_bytes(migrated_database, f"SELECT message FROM email_queue WHERE id = '{notice[0][0]}'").decode()
+    assert "report-type=delivery-status" in text and "Final-Recipient: rfc822; reject@example.org" in text
+    assert "Status: 5.1.1" in text and "later@example.org" not in text.split("\r\n\r\n", 1)[0]
 
 
 def test_suppressed_recipients_are_not_relayed(mailgate_factory, migrated_database, sink):
@@ -213,3 +223,170 @@ def test_two_nodes_together_never_pass_the_limit(mailgate_factory, migrated_data
         == [[str(limit)]]
     assert first.stop() == 0 and second.stop() == 0
     assert (first.log.read_text() + second.log.read_text()).count("msg=sent") == limit
+
+
+@pytest.fixture
+def tls_auth_upstream(tmp_path):
+    """aiosmtpd with STARTTLS required (the test CA's certificate) and AUTH after TLS:
+    user relay / password upstream-secret. Accepted messages are written to tmp_path/received."""
+    port = free_port()
+    received = tmp_path / "received"
+    received.mkdir()
+    script = tmp_path / "tls_upstream.py"
+    script.write_text(f"""
+import ssl, threading
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+context.load_cert_chain("{pki_dir() / 'server.crt'}", "{pki_dir() / 'server.key'}")
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"relay" and auth_data.password == b"upstream-secret"
+    return AuthResult(success=ok)
+
+class Handler:
+    count = 0
+    async def handle_DATA(self, server, session, envelope):
+        Handler.count += 1
+        with open("{received}/%d.eml" % Handler.count, "wb") as out:
+            out.write(envelope.original_content or envelope.content)
+        return "250 2.0.0 Ok: queued as TLS%d" % Handler.count
+
+controller = Controller(Handler(), hostname="127.0.0.1", port={port}, tls_context=context, require_starttls=True,
+                        authenticator=authenticator, auth_require_tls=True)
+controller.start()
+threading.Event().wait()
+""")
+    proc = subprocess.Popen(["/usr/bin/python3", str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port)
+    yield port, received
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def tls_account_config(ports, upstream_port, secret):
+    return basic_config(ports, extra=f"""
+[[account]]
+name = "tls"
+address = "relay@example.test"
+send_as = ["*@example.test"]
+smtp = "smtp://127.0.0.1:{upstream_port}"
+username = "relay"
+password_file = "{secret}"
+ca_file = "{pki_dir() / 'ca.crt'}"
+
+[[user]]
+name = "app"
+password_hash = "{HASH}"
+send_as = ["*@example.test"]
+accounts = ["tls"]
+""")
+
+
+def test_starttls_with_verified_certificate_and_auth_upstream(mailgate_factory, migrated_database, tls_auth_upstream,
+                                                              tmp_path):
+    # (A refused login is covered by the client machine's transcripts: aiosmtpd 1.4 never
+    # answers a refused AUTH PLAIN, so it cannot stand in for a 535 here.)
+    upstream_port, received = tls_auth_upstream
+    secret = tmp_path / "relay.secret"
+    secret.write_text("upstream-secret\n")
+    secret.chmod(0o600)
+    server, ports = start_gateway(mailgate_factory, migrated_database,
+                                  lambda ports: tls_account_config(ports, upstream_port, secret))
+    submit(ports[1], ["far@example.org"])
+    row = wait_until(lambda: psql(migrated_database, "SELECT upstream_queue_id FROM email_sends WHERE status = 'sent'"),
+                     what="sent over STARTTLS with AUTH")
+    assert row == [["TLS1"]]
+    assert b"Subject: relay test 0" in (received / "1.eml").read_bytes()
+
+
+def test_upstream_certificate_not_trusted_pauses_the_account(mailgate_factory, migrated_database, tls_auth_upstream,
+                                                             tmp_path):
+    upstream_port, received = tls_auth_upstream
+    secret = tmp_path / "relay.secret"
+    secret.write_text("upstream-secret\n")
+    secret.chmod(0o600)
+    config = lambda ports: tls_account_config(ports, upstream_port, secret).replace(
+        str(pki_dir() / "ca.crt"), str(pki_dir() / "other-ca.crt"))
+    server, ports = start_gateway(mailgate_factory, migrated_database, config)
+    submit(ports[1], ["far@example.org"])
+    wait_until(lambda: psql(migrated_database, "SELECT 1 FROM email_accounts WHERE name = 'tls' AND status = 'paused'"),
+               what="account paused: certificate not trusted")
+    assert psql(migrated_database, "SELECT status, attempts FROM email_sends") in ([["queued", "0"]], [["sending", "0"]])
+    assert not list(received.iterdir())
+    assert "certificate" in server.log.read_text().lower()
+
+
+def test_a_failing_account_hands_its_mail_to_another(mailgate_factory, migrated_database, sink):
+    sink_port, _ = sink
+    dead_port = free_port()
+    config = lambda ports: basic_config(ports, extra=f"""
+[[account]]
+name = "broken"
+address = "relay@example.test"
+send_as = ["*@example.test"]
+smtp = "smtp+plain://127.0.0.1:{dead_port}"
+weight = 100
+
+[[account]]
+name = "good"
+address = "relay@example.test"
+send_as = ["*@example.test"]
+smtp = "smtp+plain://127.0.0.1:{sink_port}"
+
+[[user]]
+name = "app"
+password_hash = "{HASH}"
+send_as = ["*@example.test"]
+accounts = ["broken", "good"]
+""")
+    server, ports = start_gateway(mailgate_factory, migrated_database, config)
+    submit(ports[1], ["x@example.org"], count=4)
+    wait_until(lambda: statuses(migrated_database).get("sent") == 4, what="4 sent through the good account")
+    assert psql(migrated_database, "SELECT account, attempts FROM email_sends GROUP BY 1, 2") == [["good", "1"]]
+    assert psql(migrated_database, "SELECT status FROM email_accounts WHERE name = 'broken'") == [["paused"]]
+
+
+def test_temporary_failures_retry_on_schedule_then_expire_with_a_notice(mailgate_factory, migrated_database,
+                                                                        picky_upstream):
+    config = lambda ports: relay_config(ports, picky_upstream) + '\n[relay]\nretry_after = ["1s", "2s"]\n'
+    server, ports = start_gateway(mailgate_factory, migrated_database, config)
+    submit(ports[1], ["later@example.org"])
+    row = wait_until(lambda: psql(migrated_database, "SELECT status, attempts FROM email_sends "
+                                                     "WHERE recipient = 'later@example.org' AND status = 'failed'"),
+                     what="expired after the last retry")
+    assert row == [["failed", "3"]]  # the first attempt and two retries
+    deferrals = psql(migrated_database, "SELECT count(*) FROM email_events WHERE recipient = 'later@example.org' "
+                                        "AND event = 'deferred'")
+    assert deferrals == [["2"]]
+    wait_until(lambda: psql(migrated_database, "SELECT 1 FROM email_queue WHERE mail_from = ''"), what="the notice")
+
+
+def test_sigkill_in_the_middle_of_relaying_loses_nothing(mailgate_factory, migrated_database, tmp_path):
+    port = free_port()
+    dumps = Path(tempfile.mkdtemp(prefix="mailgate-sink-"))
+    dumps.chmod(0o755)
+    shutil.chown(dumps, "postfix")
+    # -w 1: the sink waits a second before answering DATA, so the kill lands mid-relay.
+    sink = subprocess.Popen(["smtp-sink", "-u", "postfix", "-w", "1", "-d", f"{dumps}/%H%M%S.",
+                             f"127.0.0.1:{port}", "64"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        config = lambda ports: relay_config(ports, port) + '\n[relay]\nlease = "3s"\n'
+        first, ports = start_gateway(mailgate_factory, migrated_database, config)
+        total = 12
+        submit(ports[1], ["k@example.org"], count=total)
+        wait_until(lambda: psql(migrated_database, "SELECT 1 FROM email_sends WHERE status = 'sending'"),
+                   what="relaying under way")
+        first.proc.kill()
+        first.proc.wait()
+        second, _ = start_gateway(mailgate_factory, migrated_database, config)
+        wait_until(lambda: statuses(migrated_database).get("sent") == total, timeout=90,
+                   what="every acknowledged message relayed after the restart")
+        delivered = [p for p in dumps.rglob("*") if p.is_file()]
+        assert len(delivered) >= total  # at least once: one in flight at the kill may arrive twice
+    finally:
+        sink.terminate()
+        sink.wait(timeout=10)
+        shutil.rmtree(dumps, ignore_errors=True)

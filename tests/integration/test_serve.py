@@ -1,8 +1,11 @@
 """`mailgate serve`: listeners open, SIGHUP reloads (refusing a bad config), SIGTERM drains."""
+import re
+import shutil
 import signal
 import socket
+import subprocess
 
-from conftest import basic_config, free_port, wait_for_port
+from conftest import basic_config, free_port, pki_dir, wait_for_port
 
 
 def test_serve_listens_reloads_and_drains(mailgate_factory, database):
@@ -30,3 +33,40 @@ def test_serve_listens_reloads_and_drains(mailgate_factory, database):
 
     assert server.stop() == 0
     assert "msg=draining" in server.log.read_text()
+
+
+def served_issuer(port):
+    result = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-showcerts"],
+                            input="", capture_output=True, text=True, timeout=30)
+    match = re.search(r"issuer=(.*)", result.stdout)
+    return match.group(1) if match else result.stdout + result.stderr
+
+
+def test_sighup_reloads_the_certificate_without_dropping_sessions(mailgate_factory, database, tmp_path):
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    for name in ("server.crt", "server.key"):
+        shutil.copy(pki_dir() / name, certs / name)
+    ports = [free_port() for _ in range(4)]
+    server = mailgate_factory(basic_config(ports, tls_dir=certs), env={"MAILGATE_DATABASE_URL": database})
+    server.start(wait_ports=ports[:2])
+    assert "mailgate test CA" in served_issuer(ports[1])
+    with socket.create_connection(("127.0.0.1", ports[0]), timeout=10) as session:
+        stream = session.makefile("rb")
+        assert stream.readline().startswith(b"220")
+
+        # A broken pair is refused and the old certificate stays in force.
+        (certs / "server.key").write_text("not a key\n")
+        server.signal(signal.SIGHUP)
+        server.wait_log("certificate refused")
+        assert "mailgate test CA" in served_issuer(ports[1])
+
+        # A new pair is served to new connections; the open session carries on.
+        shutil.copy(pki_dir() / "other-server.crt", certs / "server.crt")
+        shutil.copy(pki_dir() / "other-server.key", certs / "server.key")
+        server.signal(signal.SIGHUP)
+        server.wait_log("msg=\"certificate loaded\"")
+        assert "unrelated CA" in served_issuer(ports[1])
+        session.sendall(b"NOOP\r\n")
+        assert stream.readline().startswith(b"250")
+    assert server.stop() == 0

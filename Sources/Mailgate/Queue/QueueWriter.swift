@@ -8,6 +8,7 @@
 // runs after the commit succeeded (the client's 250) or failed (its 451); a
 // failed batch of several is retried one message at a time, so one bad
 // message cannot fail its neighbours.
+import Glibc
 import Logging
 import MailCore
 import Postgres
@@ -35,6 +36,14 @@ final class QueueWriter {
     init(pool: PGPool, maxInFlight: Int) {
         self.pool = pool
         self.maxInFlight = max(1, maxInFlight)
+    }
+
+    /// A fresh queue id: the time now, then random bits (see MailCore's QueueID).
+    static func makeQueueID() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let microseconds = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec / 1000)
+        return QueueID.make(microseconds: microseconds, random: UInt32.random(in: 0...UInt32.max))
     }
 
     func enqueue(_ submission: Submission, completion: @escaping Completion) {

@@ -237,7 +237,9 @@ final class RelayEngine: DrainableSession {
     private func candidates(for message: RelayMessage, at now: UTCInstant) -> [AccountCandidate] {
         guard let user = config.user(named: message.user) else { return [] }
         return user.accounts.compactMap { name in
-            guard let account = accounts[name], account.config.maySendAs(Self.mailbox(message.sender)) else { return nil }
+            // A notice from the null sender may leave through any of the user's accounts.
+            guard let account = accounts[name],
+                  message.sender.isEmpty || account.config.maySendAs(Self.mailbox(message.sender)) else { return nil }
             if let pause = account.pause, case .healthCheck(let notBefore) = pause.resume, notBefore <= now {
                 // The next real delivery is the health check.
                 account.pause = nil
@@ -286,7 +288,9 @@ final class RelayEngine: DrainableSession {
             jobs[ObjectIdentifier(session)] = job
             return send(job, on: session)
         }
-        let timeouts = SMTPClientTimeouts()
+        var timeouts = SMTPClientTimeouts()
+        timeouts.connect = config.relay.connectTimeout
+        timeouts.command = config.relay.commandTimeout
         let setup = account.clientConfiguration(heloName: config.server.hostname, timeouts: timeouts)
             .flatMap { configuration in account.tlsContext().map { (configuration, $0) } }
         switch setup {
@@ -315,7 +319,8 @@ final class RelayEngine: DrainableSession {
                               text.firstIndex(of: ";").map { String(text[text.index(after: $0)...]) } })
         }
         job.sent = true
-        session.send(SMTPClientMessage(sender: Self.mailbox(message.sender), recipients: recipients,
+        session.send(SMTPClientMessage(sender: message.sender.isEmpty ? nil : Self.mailbox(message.sender),
+                                       recipients: recipients,
                                        content: message.message, requiresSMTPUTF8: message.smtpUTF8,
                                        dsnReturn: message.dsnReturn.flatMap(DSNReturn.init(rawValue:)),
                                        envelopeID: message.envelopeID))
@@ -405,9 +410,14 @@ final class RelayEngine: DrainableSession {
     }
 
     private func record(_ updates: [(ClaimedRecipient, RecipientUpdate)], for job: Job, finishing: Bool = true) {
-        let statements = updates.flatMap { claimed, update in
+        var statements = updates.flatMap { claimed, update in
             RelayStore.update(claimed.sendID, queueID: claimed.queueID, recipient: claimed.recipient, update)
         }
+        let failures = updates.compactMap { claimed, update -> FailedRecipient? in
+            guard case .failed(let reason, let reply, _) = update else { return nil }
+            return FailedRecipient(claimed: claimed, reply: reply ?? reason, expired: reply == nil)
+        }
+        statements += DeliveryNotice.statements(for: job.message, failures: failures, hostname: config.server.hostname)
         for (claimed, update) in updates { log(update, claimed) }
         pool.batch(statements) { [weak self] result in
             guard let self else { return }
@@ -463,7 +473,12 @@ final class RelayEngine: DrainableSession {
         for session in account.idle { session.quit() }
         logger.warning("account paused", metadata: ["account": "\(account.name)", "pause": "\(pause)",
                                                     "detail": "\(detail)"])
-        pool.batch([RelayStore.recordPause(account.name, pause: pause)]) { _ in }
+        pool.batch([RelayStore.recordPause(account.name, address: account.config.address, pause: pause)]) { [logger] result in
+            if case .failure(let error) = result {
+                logger.error("cannot record the account's pause", metadata: ["account": "\(account.name)",
+                                                                             "error": "\(error)"])
+            }
+        }
     }
 
     private static func problem(for failure: SMTPFailureClass, reply: SMTPReply?) -> AccountProblem {

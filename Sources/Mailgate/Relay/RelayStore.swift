@@ -227,18 +227,21 @@ enum RelayStore {
             """, [PGValue(name), PGValue(address), warmupStarted.map { PGValue($0) }])
     }
 
-    static func recordPause(_ name: String, pause: AccountPause?) -> PGStatement {
+    /// An upsert, so that a pause recorded before the account's first mirror lands is kept.
+    static func recordPause(_ name: String, address: String, pause: AccountPause?) -> PGStatement {
         var until: PGValue?
         if let pause, case .at(let instant) = pause.opening {
             until = PGValue(instant.microsecondsSinceEpoch)
         }
         return PGStatement(
             """
-            UPDATE email_accounts SET status = CASE WHEN $2::text IS NULL THEN 'active' ELSE 'paused' END,
-                   pause_reason = $2, paused_until = to_timestamp($3::bigint / 1000000.0),
-                   health = CASE WHEN $2::text IS NULL THEN 'healthy' ELSE health END, updated_at = now()
-            WHERE name = $1
-            """, [PGValue(name), pause.map { PGValue($0.description) }, until])
+            INSERT INTO email_accounts AS a (name, address, status, pause_reason, paused_until)
+            VALUES ($1, $2, CASE WHEN $3::text IS NULL THEN 'active' ELSE 'paused' END, $3,
+                    to_timestamp($4::bigint / 1000000.0))
+            ON CONFLICT (name) DO UPDATE SET status = excluded.status, pause_reason = excluded.pause_reason,
+                   paused_until = excluded.paused_until,
+                   health = CASE WHEN $3::text IS NULL THEN 'healthy' ELSE a.health END, updated_at = now()
+            """, [PGValue(name), PGValue(address), pause.map { PGValue($0.description) }, until])
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -146,13 +146,6 @@ final class SubmissionService {
                                 clock: { Int64(time(nil)) })
     }
 
-    func makeQueueID() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let microseconds = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec / 1000)
-        return QueueID.make(microseconds: microseconds, random: UInt32.random(in: 0...UInt32.max))
-    }
-
     // MARK: Authentication
 
     func authDelay(for peer: SocketAddress) -> Duration {

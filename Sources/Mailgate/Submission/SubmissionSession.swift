@@ -187,7 +187,7 @@ final class SubmissionSession: DrainableSession {
     // MARK: Commit
 
     private func commit(_ envelope: SMTPEnvelope, _ message: [UInt8]) {
-        let queueID = service.makeQueueID()
+        let queueID = QueueWriter.makeQueueID()
         var random = SystemRandomNumberGenerator()
         let context = ReceivedContext(clientAddress: connection.peer.host, tlsVersion: tls?.session.protocolVersion,
                                       tlsCipher: tls?.session.cipherName)
