@@ -111,10 +111,16 @@ enum MailgateMetrics {
 
     // MARK: Bounces
 
-    /// For the ingestion service: a recognised bounce, by kind and the classifier's fixed reason.
-    static func bounce(kind: BounceKind, reason: BounceReason?) {
-        Counter(label: Name.bounces, dimensions: [("kind", kind.rawValue), ("reason", reason?.rawValue ?? "unknown")])
-            .increment()
+    /// A recorded bounce or complaint, by the event it recorded and the classifier's fixed reason.
+    static func bounceRecorded(event: String, reason: BounceReason) {
+        let kind: String
+        switch event {
+        case "bounced_hard": kind = "hard"
+        case "bounced_soft": kind = "soft"
+        case "complained": kind = "complaint"
+        default: return
+        }
+        Counter(label: Name.bounces, dimensions: [("kind", kind), ("reason", reason.rawValue)]).increment()
     }
 }
 
