@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // mailgate: a mail gateway on its own epoll loop, OpenSSL, libpq and Cyrus SASL.
 // Layers, imports only downward: C modules -> pure modules (MailCore, Config,
-// SMTPProtocol, IMAPProtocol, MIME, Bounce, RelayPolicy) -> system layer (Reactor, TLS,
+// SMTPProtocol, IMAPProtocol, MIME, Bounce, RelayPolicy, HTTPProtocol) -> system layer (Reactor, TLS,
 // Postgres, Auth) -> services -> the `mailgate` executable.
 import PackageDescription
 
@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C modules
@@ -35,6 +37,7 @@ let package = Package(
         .target(name: "Bounce", dependencies: ["MailCore", "MIME"], swiftSettings: strict),
         .target(name: "RelayPolicy", dependencies: ["MailCore"], swiftSettings: strict),
         .target(name: "Threading", dependencies: ["MailCore", "MIME"], swiftSettings: strict),
+        .target(name: "HTTPProtocol", swiftSettings: strict),
 
         // System layer
         .target(name: "Reactor", dependencies: ["CLinux", "MailCore", .product(name: "Logging", package: "swift-log")],
@@ -47,8 +50,10 @@ let package = Package(
         // Services and wiring
         .target(name: "Mailgate",
                 dependencies: ["MailCore", "Config", "SMTPProtocol", "IMAPProtocol", "MIME", "Bounce", "RelayPolicy", "Threading",
-                               "Reactor", "TLS", "Postgres", "Auth",
-                               .product(name: "Logging", package: "swift-log")],
+                               "Reactor", "TLS", "Postgres", "Auth", "HTTPProtocol",
+                               .product(name: "Logging", package: "swift-log"),
+                               .product(name: "Metrics", package: "swift-metrics"),
+                               .product(name: "Prometheus", package: "swift-prometheus")],
                 swiftSettings: strict),
         .executableTarget(name: "mailgate",
                           dependencies: ["Mailgate", "Auth", "Config", "Bounce", "Postgres", "Reactor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -61,6 +66,7 @@ let package = Package(
         .testTarget(name: "IMAPProtocolTests", dependencies: ["IMAPProtocol"], swiftSettings: strict),
         .testTarget(name: "RelayPolicyTests", dependencies: ["RelayPolicy"], swiftSettings: strict),
         .testTarget(name: "ThreadingTests", dependencies: ["Threading", "MIME"], swiftSettings: strict),
+        .testTarget(name: "HTTPProtocolTests", dependencies: ["HTTPProtocol"], swiftSettings: strict),
         .testTarget(name: "BounceTests", dependencies: ["MIME", "Bounce"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"], swiftSettings: strict),
         .testTarget(name: "TLSTests", dependencies: ["TLS"], swiftSettings: strict),

@@ -76,6 +76,7 @@ final class IMAPProxyService {
         let session = IMAPProxySession(connection: connection, service: self, policy: policy, logger: logger)
         sessions[ObjectIdentifier(session)] = session
         registry.add(session)
+        MailgateMetrics.sessionOpened(.imap)
         session.start()
     }
 
@@ -89,6 +90,7 @@ final class IMAPProxyService {
 
     func sessionEnded(_ session: IMAPProxySession) {
         guard let ended = sessions.removeValue(forKey: ObjectIdentifier(session)) else { return }
+        MailgateMetrics.sessionClosed(.imap)
         let address = session.connection.peer.bytes
         if let open = connectionsPerAddress[address] {
             connectionsPerAddress[address] = open > 1 ? open - 1 : nil

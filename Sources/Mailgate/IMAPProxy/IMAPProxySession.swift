@@ -362,6 +362,7 @@ final class IMAPProxySession: DrainableSession {
         if let mechanism { metadata["mechanism"] = "\(mechanism.rawValue)" }
         if let reason { metadata["reason"] = "\(reason)" }
         logger.info("login", metadata: metadata)
+        MailgateMetrics.imapLogin(result: result)
     }
 
     private func log(_ event: IMAPPreLoginLogEvent) {

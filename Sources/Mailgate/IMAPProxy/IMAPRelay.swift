@@ -68,6 +68,7 @@ final class IMAPRelay {
         guard !bytes.isEmpty else { return }
         lastActivity = reactor.now
         bytesFromClient += bytes.count
+        MailgateMetrics.imapBytes(fromClient: bytes.count)
         upstream.write(bytes)
         if upstream.backpressured { client.pauseReading() }
     }
@@ -76,6 +77,7 @@ final class IMAPRelay {
         guard !bytes.isEmpty else { return }
         lastActivity = reactor.now
         bytesToClient += bytes.count
+        MailgateMetrics.imapBytes(toClient: bytes.count)
         client.write(bytes)
         if client.backpressured { upstream.pauseReading() }
     }

@@ -43,6 +43,7 @@ struct BounceRecorder {
             switch outcome {
             case .failure(let error): done(.failure(error))
             case .success(let recordedEvent):
+                MailgateMetrics.bounceRecorded(event: event, reason: result.reason)
                 next(pending.dropFirst(), message: message, recorded: recorded + [recordedEvent], done: done)
             }
         }

@@ -26,6 +26,8 @@ final class RelayEngine: DrainableSession {
         let recipients: [ClaimedRecipient]
         var account: String?
         var sent = false
+        /// Monotonic time of the claim, for the relay duration metric.
+        var claimedAt: UInt64 = 0
 
         init(message: RelayMessage, recipients: [ClaimedRecipient]) {
             self.message = message
@@ -193,6 +195,7 @@ final class RelayEngine: DrainableSession {
 
     private func load(_ queueID: String, recipients: [ClaimedRecipient]) {
         jobsInFlight += 1
+        let claimedAt = reactor.now
         pool.query(RelayStore.message(queueID).sql, RelayStore.message(queueID).params) { [weak self] result in
             guard let self else { return }
             guard case .success(let rows) = result, let row = rows.first, let message = RelayStore.queuedMessage(row) else {
@@ -200,7 +203,9 @@ final class RelayEngine: DrainableSession {
                 // The lease expires and another pass takes the recipients again.
                 return self.jobFinished()
             }
-            self.route(Job(message: message, recipients: recipients))
+            let job = Job(message: message, recipients: recipients)
+            job.claimedAt = claimedAt
+            self.route(job)
         }
     }
 
@@ -209,6 +214,7 @@ final class RelayEngine: DrainableSession {
         let live = job.recipients.filter { !$0.suppressed }
         guard !live.isEmpty else { return record(updates, for: job) }
         let liveJob = Job(message: job.message, recipients: live)
+        liveJob.claimedAt = job.claimedAt
         let now = UTCInstant.now
         switch AccountSelector.choose(among: candidates(for: job.message, at: now), at: now) {
         case .send(let account):
@@ -336,6 +342,7 @@ final class RelayEngine: DrainableSession {
             }
         case .result(let result):
             guard let job = jobs.removeValue(forKey: id) else { return }
+            MailgateMetrics.relayFinished(afterNanoseconds: reactor.now &- job.claimedAt)
             account.consecutiveProblems = 0
             record(outcomes(result, job: job, account: account), for: job)
         case .failed(let failure):
@@ -439,15 +446,20 @@ final class RelayEngine: DrainableSession {
             metadata["account"] = "\(account)"
             metadata["reply"] = "\(reply)"
             logger.info("sent", metadata: metadata)
-        case .retry(let after, let reason, let costsAttempt, _, _):
+            MailgateMetrics.relayed(.sent, account: account)
+        case .retry(let after, let reason, let costsAttempt, let account, let recordEvent):
+            // Waits for a busy connection are not outcomes (no event row either).
+            if recordEvent { MailgateMetrics.relayed(.deferred, account: account) }
             metadata["retry_in"] = "\(Int(RelayStore.seconds(after)))s"
             metadata["reason"] = "\(reason)"
             metadata["counts_attempt"] = "\(costsAttempt)"
             logger.info("deferred", metadata: metadata)
-        case .failed(let reason, _, _):
+        case .failed(let reason, _, let account):
+            MailgateMetrics.relayed(.failed, account: account)
             metadata["reason"] = "\(reason)"
             logger.warning("failed", metadata: metadata)
         case .suppressed:
+            MailgateMetrics.relayed(.suppressed, account: nil)
             logger.info("suppressed", metadata: metadata)
         }
     }

@@ -47,4 +47,9 @@ final class ListenerGroup {
     }
 
     func closeAll() { _ = update(to: []) }
+
+    /// Those of `specs` with no open listener, named for a health report.
+    func missing(from specs: [SocketAddressSpec]) -> [String] {
+        specs.filter { listeners[$0] == nil }.map { "\(name) \($0)" }
+    }
 }

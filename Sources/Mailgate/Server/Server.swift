@@ -25,6 +25,7 @@ public final class Server {
     private let imap: IMAPProxyService
     private let database: PGPool
     private let relay: RelayEngine
+    private var metrics: MetricsServer?
 
     private init(reactor: Reactor, config: MailgateConfig, tls: TLSServerContextHolder?, databaseURL: String) {
         self.reactor = reactor
@@ -64,6 +65,7 @@ public final class Server {
             return 2
         }
         LogfmtLogHandler.bootstrap(level: .info)
+        MetricsRegistry.bootstrap()
         let tls: TLSServerContextHolder?
         switch loadCertificate(config) {
         case .success(let holder):
@@ -102,6 +104,8 @@ public final class Server {
             return 1
         }
         groups = makeGroups()
+        metrics = MetricsServer(reactor: reactor, pool: database, config: { [unowned self] in self.config },
+                                listenersProblem: { [unowned self] in self.listenersNotOpen() })
         let failures = applyListeners()
         guard failures.isEmpty else {
             for failure in failures { logger.critical("cannot listen", metadata: ["error": "\(failure)"]) }
@@ -137,6 +141,13 @@ public final class Server {
 
     private func applyListeners() -> [String] {
         zip(groups, listenerSpecs(config)).flatMap { group, specs in group.update(to: specs) }
+            + [metrics?.update(to: config.metrics?.listen)].compactMap { $0 }
+    }
+
+    /// For /health: the configured listeners that are not open, or nil when all are.
+    private func listenersNotOpen() -> String? {
+        let missing = zip(groups, listenerSpecs(config)).flatMap { group, specs in group.missing(from: specs) }
+        return missing.isEmpty ? nil : "listeners not open: \(missing.joined(separator: ", "))"
     }
 
     // MARK: Sessions
@@ -199,6 +210,7 @@ public final class Server {
         guard !draining else { return }
         draining = true
         for group in groups { group.closeAll() }
+        metrics?.close()
         logger.info("draining", metadata: ["signal": "\(signal)", "sessions": "\(sessions.count)",
                                            "deadline": "\(DurationText.render(config.server.drainTimeout))"])
         let deadline = reactor.schedule(after: config.server.drainTimeout) { [unowned self] in

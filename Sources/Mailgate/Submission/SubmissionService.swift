@@ -92,6 +92,7 @@ final class SubmissionService {
             logger.warning("refused", metadata: ["client": "\(connection.peer.host)",
                                                  "reason": "too many connections from this address",
                                                  "reply": "421 4.7.0"])
+            MailgateMetrics.refused(.tooManyConnections, code: 421)
             refuse(connection, with: "421 4.7.0 \(config.server.hostname) Too many connections from your address")
             return
         }
@@ -103,6 +104,7 @@ final class SubmissionService {
         sessions[key] = session
         keys[ObjectIdentifier(session)] = key
         registry.add(session)
+        MailgateMetrics.sessionOpened(.submission)
         session.start()
     }
 
@@ -116,7 +118,10 @@ final class SubmissionService {
     }
 
     func sessionEnded(_ session: SubmissionSession) {
-        if let key = keys.removeValue(forKey: ObjectIdentifier(session)) { sessions[key] = nil }
+        if let key = keys.removeValue(forKey: ObjectIdentifier(session)) {
+            sessions[key] = nil
+            MailgateMetrics.sessionClosed(.submission)
+        }
         let address = session.connection.peer.bytes
         if let open = connectionsPerAddress[address] {
             connectionsPerAddress[address] = open > 1 ? open - 1 : nil

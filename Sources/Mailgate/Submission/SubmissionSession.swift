@@ -205,6 +205,7 @@ final class SubmissionSession: DrainableSession {
                     "queue_id": "\(queueID)", "user": "\(envelope.user.name)", "size": "\(prepared.bytes.count)",
                     "recipients": "\(envelope.recipients.count)", "priority": "\(prepared.priority)",
                 ])
+                MailgateMetrics.messageAccepted(priority: prepared.priority)
                 self.perform(self.machine.messageCommitted(queueID: queueID))
             case .failure(let error):
                 self.perform(self.machine.messageCommitFailed("\(error)"))
@@ -253,6 +254,7 @@ final class SubmissionSession: DrainableSession {
         switch event {
         case .refused(let reason, let reply):
             logger.info("refused", metadata: ["reason": "\(reason)", "reply": "\(reply.code) \(reply.enhanced ?? "")"])
+            MailgateMetrics.refused(reply)
         case .discardedAfterSTARTTLS:
             logger.warning("discarded input pipelined after STARTTLS")
         case .authenticated(let user, let mechanism):
@@ -262,6 +264,7 @@ final class SubmissionSession: DrainableSession {
             logger.info("authentication failed", metadata: ["mechanism": "\(mechanism.rawValue)"])
         case .commitFailed(let reason):
             logger.error("commit failed", metadata: ["reason": "\(reason)"])
+            MailgateMetrics.refused(.queueUnavailable, code: 451)
         case .closing(let reason):
             logger.info("closing", metadata: ["reason": "\(reason)"])
         }
