@@ -17,10 +17,23 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("MAILGATE_BIN", str(REPO / ".build/debug/mailgate"))
 
 
+def free_ports(count):
+    """`count` distinct free ports: the sockets stay bound until all are chosen, so the
+    kernel cannot hand out the same port twice."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def wait_for_port(port, timeout=15.0):

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import PSQL, basic_config, free_port, psql, run
+from conftest import PSQL, basic_config, free_port, free_ports, psql, run
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -83,7 +83,7 @@ class Admin:
 
 @pytest.fixture
 def admin(database, tmp_path):
-    ports = [free_port() for _ in range(4)]
+    ports = free_ports(4)
     config = tmp_path / "mailgate.toml"
     config.write_text(basic_config(ports, extra=ACCOUNTS))
     instance = Admin(config, database)

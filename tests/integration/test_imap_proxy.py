@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, basic_config, free_port, wait_for_port
+from conftest import REPO, basic_config, free_port, free_ports, wait_for_port
 
 UPSTREAM_PASSWORD = "upstream-Secret-42"
 GATEWAY_PASSWORD = "gateway-pass-1"
@@ -144,7 +144,7 @@ class Proxy:
 
     def __init__(self, factory, tmp_path, pki, dovecot, database_url, sales_ca=None,
                  sales_password=UPSTREAM_PASSWORD):
-        self.ports = [free_port() for _ in range(4)]
+        self.ports = free_ports(4)
         self.imap_port, self.imaps_port = self.ports[2], self.ports[3]
         secret = tmp_path / "upstream.secret"
         secret.write_text(sales_password + "\n")

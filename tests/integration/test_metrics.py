@@ -20,7 +20,7 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import basic_config, free_port, pki_dir, psql, run, wait_for_port
+from conftest import basic_config, free_port, free_ports, pki_dir, psql, run, wait_for_port
 
 PASSWORD = "secret"  # the [[user]] "dev" hash in basic_config
 
@@ -78,8 +78,7 @@ def metered_config(ports, metrics_port, upstream_port):
 @pytest.fixture
 def metered(mailgate_factory, migrated_database, upstream):
     """A serving mailgate with [metrics]; yields (server, ports, metrics_port, url)."""
-    ports = [free_port() for _ in range(4)]
-    metrics_port = free_port()
+    *ports, metrics_port = free_ports(5)
     server = mailgate_factory(metered_config(ports, metrics_port, upstream),
                               env={"MAILGATE_DATABASE_URL": migrated_database})
     server.start(wait_ports=[ports[0], metrics_port])
@@ -241,9 +240,7 @@ def test_relay_outcomes_by_account_and_the_queue_they_leave(metered):
 
 
 def test_a_paused_account_shows_its_pause_and_fixed_reason(mailgate_factory, migrated_database):
-    ports = [free_port() for _ in range(4)]
-    metrics_port = free_port()
-    dead_port = free_port()  # nothing listens there
+    *ports, metrics_port, dead_port = free_ports(6)  # nothing listens on dead_port
     server = mailgate_factory(metered_config(ports, metrics_port, dead_port),
                               env={"MAILGATE_DATABASE_URL": migrated_database})
     server.start(wait_ports=[ports[0], metrics_port])
@@ -315,9 +312,7 @@ def test_refused_requests_get_their_status_and_close(metered, payload, status):
 
 
 def test_health_is_503_when_the_database_is_unreachable(mailgate_factory):
-    closed = free_port()
-    ports = [free_port() for _ in range(4)]
-    metrics_port = free_port()
+    closed, *ports, metrics_port = free_ports(6)
     config = basic_config(ports, extra=f'\n[metrics]\nlisten = "127.0.0.1:{metrics_port}"\n')
     server = mailgate_factory(config, env={"MAILGATE_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{closed}/x"})
     server.start(wait_ports=[metrics_port])

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from conftest import BIN, REPO, basic_config, free_port, run
+from conftest import BIN, REPO, basic_config, free_port, free_ports, run
 
 PSQL = "/usr/lib/postgresql/15/bin/psql"
 MIGRATIONS = sorted(p.stem for p in (REPO / "migrations").glob("*.sql"))
@@ -81,7 +81,7 @@ def test_duplicate_numbers_are_refused_naming_the_file(tmp_path, fresh_database)
 
 def test_config_database_url_is_used_when_the_environment_has_none(tmp_path, fresh_database):
     config = tmp_path / "mailgate.toml"
-    ports = [free_port() for _ in range(4)]
+    ports = free_ports(4)
     config.write_text(basic_config(ports, extra=f'\n[database]\nurl = "{fresh_database}"\n'))
     env = {k: v for k, v in os.environ.items() if k != "MAILGATE_DATABASE_URL"}
     result = run("migrate", "--config", str(config), env=env, cwd=REPO)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import basic_config, free_port, pki_dir, psql, psql_bytes, wait_for_port
+from conftest import basic_config, free_port, free_ports, pki_dir, psql, psql_bytes, wait_for_port
 
 PASSWORD = "secret"
 HASH = "$6$saltsaltsalt$PMWE8DTlam1JU37Piyk43bHcMxTJq6sgu5DKB0/tGPjanN35jcY68QkpDfPFUGPWX5uCxIQkSPzMmqEiVNgts."
@@ -101,7 +101,7 @@ accounts = ["relay"]
 
 
 def start_gateway(mailgate_factory, database, config_text):
-    ports = [free_port() for _ in range(4)]
+    ports = free_ports(4)
     server = mailgate_factory(config_text(ports), env={"MAILGATE_DATABASE_URL": database})
     server.start(wait_ports=ports[:2])
     return server, ports

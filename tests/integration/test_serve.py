@@ -5,11 +5,11 @@ import signal
 import socket
 import subprocess
 
-from conftest import basic_config, free_port, pki_dir, wait_for_port
+from conftest import basic_config, free_port, free_ports, pki_dir, wait_for_port
 
 
 def test_serve_listens_reloads_and_drains(mailgate_factory, database):
-    ports = [free_port() for _ in range(5)]
+    ports = free_ports(5)
     server = mailgate_factory(basic_config(ports[:4]), env={"MAILGATE_DATABASE_URL": database})
     server.start(wait_ports=ports[:4])
     with socket.create_connection(("127.0.0.1", ports[0]), timeout=5) as client:
@@ -47,7 +47,7 @@ def test_sighup_reloads_the_certificate_without_dropping_sessions(mailgate_facto
     certs.mkdir()
     for name in ("server.crt", "server.key"):
         shutil.copy(pki_dir() / name, certs / name)
-    ports = [free_port() for _ in range(4)]
+    ports = free_ports(4)
     server = mailgate_factory(basic_config(ports, tls_dir=certs), env={"MAILGATE_DATABASE_URL": database})
     server.start(wait_ports=ports[:2])
     assert "mailgate test CA" in served_issuer(ports[1])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import basic_config, free_port, pki_dir, psql, psql_bytes, run
+from conftest import basic_config, free_port, free_ports, pki_dir, psql, psql_bytes, run
 
 PASSWORD = "secret"  # the [[user]] "dev" hash in basic_config
 
@@ -26,7 +26,7 @@ def tls_context():
 @pytest.fixture
 def gateway(mailgate_factory, database):
     """A migrated database and a serving mailgate; yields (server, ports, url)."""
-    ports = [free_port() for _ in range(4)]
+    ports = free_ports(4)
     extra = """
 [[user]]
 name = "app"

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import basic_config, free_port, pki_dir, psql, psql_bytes, run
+from conftest import basic_config, free_port, free_ports, pki_dir, psql, psql_bytes, run
 
 PASSWORD = "secret"  # the [[user]] "dev" hash in basic_config
 
@@ -69,7 +69,7 @@ def tls_context():
 @pytest.fixture
 def gateway(mailgate_factory, migrated_database):
     """A serving mailgate on a migrated database; yields (server, ports, url)."""
-    ports = [free_port() for _ in range(4)]
+    ports = free_ports(4)
     server = mailgate_factory(basic_config(ports), env={"MAILGATE_DATABASE_URL": migrated_database})
     server.start(wait_ports=ports[:2])
     yield server, ports, migrated_database
