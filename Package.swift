@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "RelayPolicyTests", dependencies: ["RelayPolicy"], swiftSettings: strict),
         .testTarget(name: "ThreadingTests", dependencies: ["Threading", "MIME"], swiftSettings: strict),
         .testTarget(name: "HTTPProtocolTests", dependencies: ["HTTPProtocol"], swiftSettings: strict),
-        .testTarget(name: "BounceTests", dependencies: ["MIME", "Bounce"], swiftSettings: strict),
+        .testTarget(name: "BounceTests", dependencies: ["MailCore", "MIME", "Bounce"], swiftSettings: strict),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"], swiftSettings: strict),
         .testTarget(name: "TLSTests", dependencies: ["TLS"], swiftSettings: strict),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "Reactor"], swiftSettings: strict),

@@ -3,6 +3,7 @@
 // attachments, a body digest for de-duplication and the header list as JSON.
 // Total: any bytes give facts (empty ones for junk); every text is cleaned
 // for PostgreSQL (no NUL) and bounded.
+import MailCore
 import MIME
 
 public struct MessageFacts: Sendable {
@@ -88,8 +89,8 @@ public enum MessageAnalysis {
 
     static func headersJSON(_ headers: Headers) -> String {
         let members = headers.fields.prefix(maxHeaderFields).map { field in
-            "{\"name\":\(StoredText.json(StoredText.clean(field.name, limit: 200)))," +
-                "\"value\":\(StoredText.json(StoredText.clean(field.decodedValue, limit: maxHeaderValue, keepLineBreaks: true)))}"
+            "{\"name\":\(JSONText.string(StoredText.clean(field.name, limit: 200)))," +
+                "\"value\":\(JSONText.string(StoredText.clean(field.decodedValue, limit: maxHeaderValue, keepLineBreaks: true)))}"
         }
         return "[" + members.joined(separator: ",") + "]"
     }

@@ -2,6 +2,7 @@
 // rules, reason -> hard/soft, the SMTP command scan, text scanners for
 // addresses and status codes, and the JSON line encoder (order, escaping).
 @testable import Bounce
+import MailCore
 import Testing
 
 @Test(arguments: [
@@ -92,7 +93,7 @@ func addressScan(text: String, expected: [String]) {
     ("sep \u{2028}", "\"sep \\u2028\""),
 ])
 func jsonStringEscaping(input: String, expected: String) {
-    #expect(BounceJSON.string(input) == expected)
+    #expect(JSONText.string(input) == expected)
 }
 
 @Test func jsonLinesKeepKeyOrderAndNulls() {

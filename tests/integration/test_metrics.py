@@ -20,50 +20,9 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import basic_config, free_port, free_ports, pki_dir, psql, run, wait_for_port
+from conftest import basic_config, free_port, free_ports, pki_dir, psql, run, wait_for_port, wait_until
 
 PASSWORD = "secret"  # the [[user]] "dev" hash in basic_config
-
-
-def wait_until(predicate, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-def upstream(tmp_path):
-    """An aiosmtpd server: 550 for reject@, 451 for later@, 250 for the rest."""
-    port = free_port()
-    script = tmp_path / "upstream.py"
-    script.write_text(f"""
-import threading
-from aiosmtpd.controller import Controller
-
-class Handler:
-    async def handle_RCPT(self, server, session, envelope, address, options):
-        if address.startswith("reject@"):
-            return "550 5.1.1 <" + address + ">: User unknown"
-        if address.startswith("later@"):
-            return "451 4.3.0 <" + address + ">: Temporary lookup failure"
-        envelope.rcpt_tos.append(address)
-        return "250 2.1.5 Ok"
-
-    async def handle_DATA(self, server, session, envelope):
-        return "250 2.0.0 Ok: queued as UP1"
-
-Controller(Handler(), hostname="127.0.0.1", port={port}).start()
-threading.Event().wait()
-""")
-    proc = subprocess.Popen(["/usr/bin/python3", str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def metered_config(ports, metrics_port, upstream_port):
@@ -76,10 +35,10 @@ def metered_config(ports, metrics_port, upstream_port):
 
 
 @pytest.fixture
-def metered(mailgate_factory, migrated_database, upstream):
+def metered(mailgate_factory, migrated_database, picky_upstream):
     """A serving mailgate with [metrics]; yields (server, ports, metrics_port, url)."""
     *ports, metrics_port = free_ports(5)
-    server = mailgate_factory(metered_config(ports, metrics_port, upstream),
+    server = mailgate_factory(metered_config(ports, metrics_port, picky_upstream),
                               env={"MAILGATE_DATABASE_URL": migrated_database})
     server.start(wait_ports=[ports[0], metrics_port])
     wait_until(lambda: get(metrics_port, "/health")[0] == 200, what="/health 200")

@@ -14,20 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import basic_config, free_port, free_ports, pki_dir, psql, psql_bytes, wait_for_port
+from conftest import basic_config, free_port, free_ports, pki_dir, psql, psql_bytes, wait_for_port, wait_until
 
 PASSWORD = "secret"
 HASH = "$6$saltsaltsalt$PMWE8DTlam1JU37Piyk43bHcMxTJq6sgu5DKB0/tGPjanN35jcY68QkpDfPFUGPWX5uCxIQkSPzMmqEiVNgts."
-
-
-def wait_until(predicate, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise TimeoutError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -45,39 +35,6 @@ def sink(tmp_path):
     proc.terminate()
     proc.wait(timeout=10)
     shutil.rmtree(dumps, ignore_errors=True)
-
-
-@pytest.fixture
-def picky_upstream(tmp_path):
-    """An aiosmtpd server: 550 for reject@, 451 for later@, 250 for the rest."""
-    port = free_port()
-    script = tmp_path / "upstream.py"
-    script.write_text(f"""
-import asyncio
-from aiosmtpd.controller import Controller
-
-class Handler:
-    async def handle_RCPT(self, server, session, envelope, address, options):
-        if address.startswith("reject@"):
-            return "550 5.1.1 <" + address + ">: Recipient address rejected: User unknown"
-        if address.startswith("later@"):
-            return "451 4.3.0 <" + address + ">: Temporary lookup failure"
-        envelope.rcpt_tos.append(address)
-        return "250 2.1.5 Ok"
-
-    async def handle_DATA(self, server, session, envelope):
-        return "250 2.0.0 Ok: queued as UP123"
-
-controller = Controller(Handler(), hostname="127.0.0.1", port={port})
-controller.start()
-import threading
-threading.Event().wait()
-""")
-    proc = subprocess.Popen(["/usr/bin/python3", str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def relay_config(ports, upstream_port, limits="", extra=""):

@@ -108,10 +108,12 @@ def test_openssl_s_client_implicit_tls_and_starttls(gateway):
                                "-CAfile", ca, "-verify_return_error", "-quiet"],
                               input="EHLO s-client.test\r\nQUIT\r\n", capture_output=True, text=True, timeout=30)
     assert "250-AUTH PLAIN LOGIN" in starttls.stdout or "250 AUTH PLAIN LOGIN" in starttls.stdout, starttls.stderr
-    # TLS 1.1 is below the floor.
-    old = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{ports[1]}", "-tls1_1", "-CAfile", ca],
+    # TLS 1.1 is below the floor. The client is made willing (SECLEVEL=0), so the refusal is ours.
+    old = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{ports[1]}", "-tls1_1",
+                          "-cipher", "DEFAULT@SECLEVEL=0", "-CAfile", ca],
                          input="", capture_output=True, text=True, timeout=30)
     assert "220 mail.example.test" not in old.stdout
+    assert "protocol version" in (old.stdout + old.stderr)
 
 
 def test_msmtp_submits(gateway, tmp_path):

@@ -1,8 +1,8 @@
 // Shared pieces of the admin commands' output: JSON lines (a value type and a
-// writer with keys in the order given; strings escaped by BounceJSON.string),
+// writer with keys in the order given; strings escaped by MailCore's JSONText),
 // instants read from PostgreSQL as whole epoch seconds, and compact ages
 // ("45s", "12m", "3h", "2d"). Text output is for people; JSON keys are stable.
-import Bounce
+import MailCore
 import RelayPolicy
 
 public enum JSONValue {
@@ -17,7 +17,7 @@ public enum JSONValue {
 
     var encoded: String {
         switch self {
-        case .string(let text): BounceJSON.string(text)
+        case .string(let text): JSONText.string(text)
         case .int(let number): String(number)
         case .bool(let flag): flag ? "true" : "false"
         case .null: "null"
@@ -28,7 +28,7 @@ public enum JSONValue {
 public enum AdminFormat {
     /// One JSON object on one line, members in the order given.
     public static func json(_ members: [(String, JSONValue)]) -> String {
-        "{" + members.map { BounceJSON.string($0.0) + ":" + $0.1.encoded }.joined(separator: ",") + "}"
+        "{" + members.map { JSONText.string($0.0) + ":" + $0.1.encoded }.joined(separator: ",") + "}"
     }
 
     /// `12m`: the largest whole unit of `seconds` (negative reads as 0).

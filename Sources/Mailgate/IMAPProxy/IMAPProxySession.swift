@@ -134,20 +134,8 @@ final class IMAPProxySession: DrainableSession {
     }
 
     private func startTLS() {
-        guard let context = service.tlsContext() else {
-            logger.error("cannot start TLS: no certificate configured")
-            return connection.close()
-        }
-        do {
-            let layer = TLSStreamLayer(session: try TLSSession(server: context))
-            tlsLayer = layer
-            handshaking = true
-            connection.resumeReading()
-            connection.startLayer(layer)
-        } catch {
-            logger.error("cannot start TLS", metadata: ["error": "\(error)"])
-            connection.close()
-        }
+        handshaking = true
+        tlsLayer = TLSStreamLayer.startServer(on: connection, context: service.tlsContext(), logger: logger)
     }
 
     // MARK: Gateway login

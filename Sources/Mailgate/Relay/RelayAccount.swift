@@ -2,8 +2,8 @@
 // into a rate policy and an SMTP client configuration, its pause (mirrored
 // into email_accounts), and its upstream sessions (busy ones carry a job, idle
 // ones wait to be reused for the next message). Credentials are read from
-// their secret files when a session starts, so a rotated password or token
-// takes effect without a reload.
+// their secret files (off the loop) when a session starts, so a rotated
+// password or token takes effect without a reload.
 import Config
 import Foundation
 import MailCore
@@ -37,8 +37,11 @@ final class RelayAccount {
     /// Sessions carrying or about to carry a message: what max_connections bounds.
     var connectionsInUse: Int { busy.count + opening }
 
-    /// The client configuration for a new session; fails when a secret file cannot be read.
-    func clientConfiguration(heloName: String, timeouts: SMTPClientTimeouts) -> Result<SMTPClientConfiguration, RelayAccountError> {
+    /// What a new upstream session needs: the client configuration, with the credential read
+    /// from its secret file, and the TLS client context with the account's CA file. Reads files:
+    /// call it off the event loop.
+    static func sessionSetup(for config: AccountConfig, heloName: String, timeouts: SMTPClientTimeouts)
+        -> Result<(SMTPClientConfiguration, TLSClientContext), RelayAccountError> {
         let security: SMTPClientSecurity
         switch config.smtp.security {
         case .startTLS: security = .startTLS
@@ -50,22 +53,20 @@ final class RelayAccount {
         case .none:
             credentials = .none
         case .passwordFile(let path):
-            guard let secret = Self.readSecret(path) else { return .failure(.unreadableSecret(path)) }
+            guard let secret = readSecret(path) else { return .failure(.unreadableSecret(path)) }
             credentials = .password(user: config.username ?? config.address, password: secret)
         case .oauth2TokenFile(let path):
-            guard let secret = Self.readSecret(path) else { return .failure(.unreadableSecret(path)) }
+            guard let secret = readSecret(path) else { return .failure(.unreadableSecret(path)) }
             credentials = .xoauth2(user: config.username ?? config.address, token: secret)
         }
-        return .success(SMTPClientConfiguration(heloName: heloName, security: security, credentials: credentials,
-                                                timeouts: timeouts))
-    }
-
-    func tlsContext() -> Result<TLSClientContext, RelayAccountError> {
+        let tls: TLSClientContext
         do {
-            return .success(try TLSClientContext(caFile: config.caFile))
+            tls = try TLSClientContext(caFile: config.caFile)
         } catch {
             return .failure(.tls("\(error)"))
         }
+        return .success((SMTPClientConfiguration(heloName: heloName, security: security, credentials: credentials,
+                                                 timeouts: timeouts), tls))
     }
 
     /// The secret is the file's first line, without its line ending.
@@ -77,7 +78,7 @@ final class RelayAccount {
     }
 }
 
-enum RelayAccountError: Error, CustomStringConvertible {
+enum RelayAccountError: Error, Sendable, CustomStringConvertible {
     case unreadableSecret(String)
     case tls(String)
 

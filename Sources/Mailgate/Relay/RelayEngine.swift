@@ -18,6 +18,7 @@ import Postgres
 import Reactor
 import RelayPolicy
 import SMTPProtocol
+import TLS
 
 final class RelayEngine: DrainableSession {
     /// One message (or part of its recipients) on its way upstream.
@@ -196,7 +197,8 @@ final class RelayEngine: DrainableSession {
     private func load(_ queueID: String, recipients: [ClaimedRecipient]) {
         jobsInFlight += 1
         let claimedAt = reactor.now
-        pool.query(RelayStore.message(queueID).sql, RelayStore.message(queueID).params) { [weak self] result in
+        let statement = RelayStore.message(queueID)
+        pool.query(statement.sql, statement.params) { [weak self] result in
             guard let self else { return }
             guard case .success(let rows) = result, let row = rows.first, let message = RelayStore.queuedMessage(row) else {
                 self.logger.error("cannot load message", metadata: ["queue_id": "\(queueID)"])
@@ -291,8 +293,19 @@ final class RelayEngine: DrainableSession {
         var timeouts = SMTPClientTimeouts()
         timeouts.connect = config.relay.connectTimeout
         timeouts.command = config.relay.commandTimeout
-        let setup = account.clientConfiguration(heloName: config.server.hostname, timeouts: timeouts)
-            .flatMap { configuration in account.tlsContext().map { (configuration, $0) } }
+        let accountConfig = account.config
+        let heloName = config.server.hostname
+        let sessionTimeouts = timeouts
+        account.opening += 1
+        reactor.offload({ RelayAccount.sessionSetup(for: accountConfig, heloName: heloName, timeouts: sessionTimeouts) },
+                        then: { [weak self] setup in
+            account.opening -= 1
+            self?.open(setup, on: account, for: job)
+        })
+    }
+
+    private func open(_ setup: Result<(SMTPClientConfiguration, TLSClientContext), RelayAccountError>,
+                      on account: RelayAccount, for job: Job) {
         switch setup {
         case .failure(let error):
             logger.error("cannot start upstream session", metadata: ["account": "\(account.name)", "error": "\(error)"])

@@ -122,20 +122,8 @@ final class SubmissionSession: DrainableSession {
     }
 
     private func startTLS() {
-        guard let context = service.tlsContext() else {
-            logger.error("cannot start TLS: no certificate configured")
-            return connection.close()
-        }
-        do {
-            let layer = TLSStreamLayer(session: try TLSSession(server: context))
-            tls = layer
-            handshaking = true
-            connection.resumeReading()
-            connection.startLayer(layer)
-        } catch {
-            logger.error("cannot start TLS", metadata: ["error": "\(error)"])
-            connection.close()
-        }
+        handshaking = true
+        tls = TLSStreamLayer.startServer(on: connection, context: service.tlsContext(), logger: logger)
     }
 
     // MARK: AUTH

@@ -3,6 +3,7 @@
 // the service layer because neither Reactor nor TLS may know the other.
 // Plaintext written before the handshake completes waits here and goes out
 // once it does (a client may queue its first command early).
+import Logging
 import Reactor
 import TLS
 
@@ -13,6 +14,27 @@ final class TLSStreamLayer: StreamLayer {
 
     init(session: TLSSession) {
         self.session = session
+    }
+
+    /// Puts a server TLS layer under `connection` (implicit TLS, or after STARTTLS) and keeps the
+    /// socket read during the handshake. nil, with the reason logged and the connection closed,
+    /// when no certificate is configured or OpenSSL refuses.
+    static func startServer(on connection: Connection, context: TLSServerContext?, logger: Logger) -> TLSStreamLayer? {
+        guard let context else {
+            logger.error("cannot start TLS: no certificate configured")
+            connection.close()
+            return nil
+        }
+        do {
+            let layer = TLSStreamLayer(session: try TLSSession(server: context))
+            connection.resumeReading()
+            connection.startLayer(layer)
+            return layer
+        } catch {
+            logger.error("cannot start TLS", metadata: ["error": "\(error)"])
+            connection.close()
+            return nil
+        }
     }
 
     func start() -> StreamLayerStatus {
