@@ -56,4 +56,11 @@ public struct PGStatement: Sendable {
         self.sql = sql
         self.params = params
     }
+
+    /// Put first in a batch whose writes may be lost in a server crash without harm
+    /// (leases, parked retries): its commit then does not wait for the WAL flush, so it
+    /// stops competing for fsyncs with commits that a client is waiting on. Scoped to
+    /// the batch's transaction (set_config with is_local, which also holds in a
+    /// pipeline's implicit transaction, where SET LOCAL would only warn).
+    public static let relaxedCommit = PGStatement("SELECT set_config('synchronous_commit', 'off', true)")
 }

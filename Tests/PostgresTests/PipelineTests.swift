@@ -61,6 +61,18 @@ import Testing
         #expect(outcome == ["23505", "0"])
     }
 
+    @Test func relaxedCommitHoldsForItsBatchOnly() throws {
+        let settings = try withConnection { (connection, _, finish: @escaping ([String]) -> Void) in
+            connection.batch([.relaxedCommit, PGStatement("SHOW synchronous_commit")]) { batch in
+                let inside = (try? batch.get())?.last?.rows.first?.string(0) ?? "batch failed"
+                connection.query("SHOW synchronous_commit") { after in
+                    finish([inside, (try? after.get())?.first?.string(0) ?? "query failed"])
+                }
+            }
+        }
+        #expect(settings == ["off", "on"])
+    }
+
     @Test func successfulBatchReturnsEveryResultInOrder() throws {
         let table = uniqueName("batchok")
         let results = try withConnection { (connection, _, finish: @escaping (Result<[PGResult], PGError>) -> Void) in

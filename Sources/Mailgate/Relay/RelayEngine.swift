@@ -152,11 +152,13 @@ final class RelayEngine: DrainableSession {
     }
 
     private func claim(_ allocation: PriorityAllocation, nextDue: Duration?) {
-        let statements = allocation.ordered.filter { $0.slots > 0 }.map {
+        let claims = allocation.ordered.filter { $0.slots > 0 }.map {
             RelayStore.claim(priority: $0.priority, limit: $0.slots, node: node, lease: config.relay.lease)
         }
-        guard !statements.isEmpty else { return endPass(nextIn: nextDue) }
-        pool.batch(statements) { [weak self] result in
+        guard !claims.isEmpty else { return endPass(nextIn: nextDue) }
+        // A lease forgotten in a crash only lets the message be claimed again: not worth an fsync
+        // that the submissions waiting for their 250 would queue behind.
+        pool.batch([.relaxedCommit] + claims) { [weak self] result in
             guard let self else { return }
             switch result {
             case .failure(let error):
@@ -165,7 +167,7 @@ final class RelayEngine: DrainableSession {
             case .success(let results):
                 var byMessage: [String: [ClaimedRecipient]] = [:]
                 var order: [String] = []
-                for claimed in results.flatMap(RelayStore.claimedRecipients) {
+                for claimed in results.dropFirst().flatMap(RelayStore.claimedRecipients) {
                     if byMessage[claimed.queueID] == nil { order.append(claimed.queueID) }
                     byMessage[claimed.queueID, default: []].append(claimed)
                 }
@@ -432,6 +434,7 @@ final class RelayEngine: DrainableSession {
         }
         statements += DeliveryNotice.statements(for: job.message, failures: failures, hostname: config.server.hostname)
         for (claimed, update) in updates { log(update, claimed) }
+        if !updates.contains(where: { $0.1.mustBeDurable }) { statements.insert(.relaxedCommit, at: 0) }
         pool.batch(statements) { [weak self] result in
             guard let self else { return }
             if case .failure(let error) = result {

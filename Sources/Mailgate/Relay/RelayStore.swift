@@ -36,6 +36,16 @@ enum RecipientUpdate {
     case retry(after: Duration, reason: String, costsAttempt: Bool, account: String?, recordEvent: Bool = true)
     case failed(reason: String, reply: String?, account: String?)
     case suppressed
+
+    /// Whether a server crash may not forget this update. A forgotten retry or suppression
+    /// only means the recipient is looked at again once its lease lapses; a forgotten
+    /// `sent` would send it twice and a forgotten `failed` would lose its notice.
+    var mustBeDurable: Bool {
+        switch self {
+        case .sent, .failed: true
+        case .retry, .suppressed: false
+        }
+    }
 }
 
 enum RelayStore {
