@@ -19,6 +19,13 @@ public struct ProtocolCheck: Sendable, Equatable {
         case failed(String)
     }
 
+    /// Upstream text as one printable line of at most 300 characters (it reaches logs and the table).
+    static func oneLine(_ text: String) -> String {
+        let flat = String(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : Character($0) })
+        let trimmed = flat.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        return trimmed.count > 300 ? String(trimmed.prefix(300)) + "..." : trimmed
+    }
+
     /// "smtp", "imap" or "send-test".
     public var step: String
     /// What was contacted: the upstream URL, or the test recipient.
@@ -108,7 +115,14 @@ public final class AccountHealthCheck {
     }
 
     private func smtpCheck(_ outcome: ProtocolCheck.Outcome) -> ProtocolCheck {
-        ProtocolCheck(step: "smtp", target: "\(account.smtp)", outcome: outcome, milliseconds: elapsedMilliseconds)
+        ProtocolCheck(step: "smtp", target: "\(account.smtp)", outcome: Self.flat(outcome), milliseconds: elapsedMilliseconds)
+    }
+
+    private static func flat(_ outcome: ProtocolCheck.Outcome) -> ProtocolCheck.Outcome {
+        switch outcome {
+        case .passed: .passed
+        case .failed(let why): .failed(ProtocolCheck.oneLine(why))
+        }
     }
 
     private func handle(_ event: UpstreamSession.Event) {
@@ -127,7 +141,7 @@ public final class AccountHealthCheck {
         case .result(let result):
             smtpPhase = .quitting
             let reply = result.dataReply ?? result.recipients.first?.reply
-            let text = reply.map(RelayEngine.text) ?? "no reply"
+            let text = ProtocolCheck.oneLine(reply.map(RelayEngine.text) ?? "no reply")
             let sent = result.recipients.allSatisfy { $0.outcome == .sent } && !result.recipients.isEmpty
             checks.append(ProtocolCheck(step: "send-test", target: testRecipient ?? "", outcome: sent ? .passed : .failed(text),
                                         milliseconds: elapsedMilliseconds, detail: text))
@@ -147,7 +161,7 @@ public final class AccountHealthCheck {
         case .login:
             checks.append(smtpCheck(.failed(why)))
         case .sending:
-            checks.append(ProtocolCheck(step: "send-test", target: testRecipient ?? "", outcome: .failed(why),
+            checks.append(ProtocolCheck(step: "send-test", target: testRecipient ?? "", outcome: Self.flat(.failed(why)),
                                         milliseconds: elapsedMilliseconds))
         case .quitting:
             return
@@ -186,7 +200,7 @@ public final class AccountHealthCheck {
     }
 
     private func imapCheck(_ target: IMAPUpstreamTarget, _ outcome: ProtocolCheck.Outcome) -> ProtocolCheck {
-        ProtocolCheck(step: "imap", target: account.imap.map { "\($0)" } ?? target.host, outcome: outcome,
+        ProtocolCheck(step: "imap", target: account.imap.map { "\($0)" } ?? target.host, outcome: Self.flat(outcome),
                       milliseconds: elapsedMilliseconds)
     }
 

@@ -48,6 +48,18 @@ enum AccountStateStore {
         FROM email_accounts
         """)
 
+    /// Mail held by this account's pause waits for a time far ahead (an operator's pause has
+    /// none): once the account is active again, it is due at once.
+    static func releaseHeldMail(_ name: String) -> PGStatement {
+        PGStatement(
+            """
+            UPDATE email_sends SET next_attempt_at = now(), updated_at = now()
+            WHERE status IN ('queued', 'deferred') AND next_attempt_at > now()
+              AND starts_with(wait_reason, 'account ' || $1 || ' paused')
+              AND EXISTS (SELECT 1 FROM email_accounts WHERE name = $1 AND status = 'active')
+            """, [PGValue(name)])
+    }
+
     static func ensureRow(_ account: AccountConfig) -> PGStatement {
         PGStatement("INSERT INTO email_accounts (name, address) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
                     [PGValue(account.name), PGValue(account.address)])
@@ -90,7 +102,7 @@ enum AccountStateStore {
             RETURNING a.status, a.pause_reason, v.lift
             """,
             [PGValue(account.name), PGValue(report.passed), PGValue(report.summary), PGValue(reason),
-             PGValue(RelayStore.seconds(recheck))]), wakeRelays]
+             PGValue(RelayStore.seconds(recheck))]), releaseHeldMail(account.name), wakeRelays]
     }
 
     /// Claims the health checks due now among `names` (paused until a check passes, due time
@@ -129,7 +141,7 @@ enum AccountStateStore {
             UPDATE email_accounts SET status = 'active', pause_reason = NULL, resume_on = NULL, paused_until = NULL,
                    health_check_after = NULL, bounce_window_start = now(), updated_at = now()
             WHERE name = $1
-            """, [PGValue(account.name)]), wakeRelays]
+            """, [PGValue(account.name)]), releaseHeldMail(account.name), wakeRelays]
     }
 
     /// Per active account among `names`: its last `window` sends since its bounce window
