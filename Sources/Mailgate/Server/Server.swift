@@ -128,7 +128,7 @@ public final class Server {
         }
         relay.start(registry: sessions)
         watch.start()
-        retention.start()
+        retention.start(firstAfter: min(.seconds(60), config.retention.interval))
         logger.info("serving", metadata: ["config": "\(config.path)", "pid": "\(getpid())"])
         reactor.run()
         logger.info("stopped")
