@@ -105,6 +105,7 @@ def test_sigterm_under_load_loses_nothing_and_releases_leases(mailgate_factory, 
     stop.set()
     for thread in threads:
         thread.join(timeout=30)
+    print(f"accepted={len(accepted)} exit={code} after {took:.2f}s")
     assert code == 0
     assert took < 4 + 5 + 1  # drain deadline, lease release allowance, slack
     assert problems == []
