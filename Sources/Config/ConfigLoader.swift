@@ -68,6 +68,7 @@ public enum ConfigLoader {
         let relay = readers.readRelay()
         let metrics = readers.readMetrics()
         let unsubscribe = readers.readUnsubscribe()
+        let retention = readers.readRetention()
         var accounts: [AccountConfig] = []
         for table in root.tableArray("account") { accounts.append(readers.readAccount(table)) }
         let users = root.tableArray("user").map(readers.readUser)
@@ -78,7 +79,7 @@ public enum ConfigLoader {
         let config = MailgateConfig(
             path: file, server: server, database: database, tls: tls, submission: submission, imap: imap,
             inbound: inbound, relay: relay, metrics: metrics, unsubscribe: unsubscribe,
-            accounts: accounts, users: users, webhooks: webhooks)
+            accounts: accounts, users: users, webhooks: webhooks, retention: retention)
         let checks = CrossChecks(sink: sink)
         checks.run(config)
         checks.checkSecrets(readers.secrets, with: secrets)

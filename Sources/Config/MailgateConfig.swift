@@ -21,6 +21,8 @@ public struct MailgateConfig: Sendable, Equatable {
     public var accounts: [AccountConfig]
     public var users: [UserConfig]
     public var webhooks: [WebhookConfig]
+    /// [retention]: how long history is kept (defaults: seven years).
+    public var retention: RetentionConfig = RetentionConfig()
 
     public func account(named name: String) -> AccountConfig? {
         accounts.first { $0.name == name }
@@ -38,6 +40,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var hostname: String
     /// How long SIGTERM waits for sessions in flight before closing them.
     public var drainTimeout: Duration
+    /// Started as root, serve binds its listeners and then runs as this user; nil: stays as started.
+    public var user: String? = nil
 }
 
 public struct DatabaseConfig: Sendable, Equatable {
@@ -127,6 +131,44 @@ public struct RelayConfig: Sendable, Equatable {
     public var connectTimeout: Duration
     /// Waiting for one upstream reply.
     public var commandTimeout: Duration
+    /// How often serve looks for accounts paused until a health check passes (and checks the
+    /// bounce rates).
+    public var healthCheckInterval: Duration = RelayConfig.defaultHealthCheckInterval
+    /// Bounce-rate pause: above this many bounces per thousand of the last `bounceRateWindow`
+    /// sends (with at least `bounceRateMinimumSends` of them) an account pauses until an operator
+    /// resumes it.
+    public var bounceRateThresholdPerMille: Int = RelayConfig.defaultBounceRateThresholdPerMille
+    public var bounceRateWindow: Int = RelayConfig.defaultBounceRateWindow
+    public var bounceRateMinimumSends: Int = RelayConfig.defaultBounceRateMinimumSends
+
+    public static let defaultHealthCheckInterval: Duration = .seconds(300)
+    public static let defaultBounceRateThresholdPerMille = 50
+    public static let defaultBounceRateWindow = 200
+    public static let defaultBounceRateMinimumSends = 100
+}
+
+/// What the purge job deletes and when; every horizon defaults to seven years.
+public struct RetentionConfig: Sendable, Equatable {
+    public static let defaultHorizon: Duration = .seconds(2557 * 86_400)
+    public static let defaultInterval: Duration = .seconds(3600)
+    public static let defaultBatchSize = 500
+
+    /// Raw bytes of stored messages (email_messages.raw) older than this are emptied; the
+    /// parsed headers, participants and snippet stay.
+    public var rawMessages: Duration = RetentionConfig.defaultHorizon
+    /// email_events rows older than this are deleted.
+    public var events: Duration = RetentionConfig.defaultHorizon
+    /// Threads whose last message is older than this are deleted with their messages.
+    public var threads: Duration = RetentionConfig.defaultHorizon
+    /// Queue rows (message and recipients) older than this whose every recipient is finished
+    /// (sent, failed, suppressed) are deleted.
+    public var sentQueue: Duration = RetentionConfig.defaultHorizon
+    /// How often serve runs the purge.
+    public var interval: Duration = RetentionConfig.defaultInterval
+    /// Rows per delete statement: small, so no lock is held for long.
+    public var batchSize: Int = RetentionConfig.defaultBatchSize
+
+    public init() {}
 }
 
 public struct MetricsConfig: Sendable, Equatable {

@@ -43,8 +43,24 @@ struct SectionReaders {
         let hostname = table.parsed("hostname", required: true, expected: Expected.hostname) { text in
             MailboxAddress.isDomainName(text) ? text.lowercased() : nil
         }
+        let user = table.parsed("user", expected: #"a system user name like "mailgate""#) { text in
+            Self.isUserName(text) ? text : nil
+        }
         return ServerConfig(hostname: hostname ?? "",
-                            drainTimeout: table.duration("drain_timeout", default: ServerConfig.defaultDrainTimeout))
+                            drainTimeout: table.duration("drain_timeout", default: ServerConfig.defaultDrainTimeout),
+                            user: user)
+    }
+
+    /// POSIX-portable user names (lower-case letters, digits, "_", "-", not starting with a digit
+    /// or "-"), at most 32 bytes, as useradd accepts them.
+    static func isUserName(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard let first = bytes.first, bytes.count <= 32,
+              (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first) || first == UInt8(ascii: "_") else { return false }
+        return bytes.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+        }
     }
 
     func readDatabase(override: String?) -> DatabaseConfig {
@@ -190,13 +206,58 @@ struct SectionReaders {
                 retryAfter = list
             }
         }
+        let threshold = table?.parsed("bounce_rate_threshold", expected: #"a percentage like "5%" or "2.5%""#,
+                                      parse: Self.perMille) ?? Defaults.defaultBounceRateThresholdPerMille
+        let window = table?.integer("bounce_rate_window", default: Defaults.defaultBounceRateWindow,
+                                    range: 1...1_000_000) ?? Defaults.defaultBounceRateWindow
+        var minimum = table?.integer("bounce_rate_minimum_sends", default: Defaults.defaultBounceRateMinimumSends,
+                                     range: 1...1_000_000) ?? Defaults.defaultBounceRateMinimumSends
+        if let table, table.raw("bounce_rate_minimum_sends") != nil, minimum > window {
+            table.report("bounce_rate_minimum_sends",
+                         "expected at most bounce_rate_window (\(window)), found \(minimum)")
+        }
+        minimum = min(minimum, window)
         return RelayConfig(
             retryAfter: retryAfter,
             lease: table?.duration("lease", default: Defaults.defaultLease) ?? Defaults.defaultLease,
             connectTimeout: table?.duration("connect_timeout", default: Defaults.defaultConnectTimeout)
                 ?? Defaults.defaultConnectTimeout,
             commandTimeout: table?.duration("command_timeout", default: Defaults.defaultCommandTimeout)
-                ?? Defaults.defaultCommandTimeout)
+                ?? Defaults.defaultCommandTimeout,
+            healthCheckInterval: table?.duration("health_check_interval", default: Defaults.defaultHealthCheckInterval)
+                ?? Defaults.defaultHealthCheckInterval,
+            bounceRateThresholdPerMille: threshold,
+            bounceRateWindow: window,
+            bounceRateMinimumSends: minimum)
+    }
+
+    /// "5%", "2.5%", "0.1%" (at most one decimal, at most 100%) as bounces per thousand.
+    static func perMille(_ text: String) -> Int? {
+        guard text.hasSuffix("%") else { return nil }
+        let number = text.dropLast().split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let whole = number.first, !whole.isEmpty, whole.count <= 3, whole.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let units = Int(whole), units >= 0 else { return nil }
+        var tenths = 0
+        if number.count == 2 {
+            guard number[1].count == 1, number[1].allSatisfy({ $0.isASCII && $0.isNumber }), let digit = Int(number[1])
+            else { return nil }
+            tenths = digit
+        }
+        let value = units * 10 + tenths
+        return value <= 1000 ? value : nil
+    }
+
+    func readRetention() -> RetentionConfig {
+        var retention = RetentionConfig()
+        guard let table = root.table("retention") else { return retention }
+        defer { table.finish() }
+        retention.rawMessages = table.duration("raw_messages", default: retention.rawMessages)
+        retention.events = table.duration("events", default: retention.events)
+        retention.threads = table.duration("threads", default: retention.threads)
+        retention.sentQueue = table.duration("sent_queue", default: retention.sentQueue)
+        retention.interval = table.duration("interval", default: retention.interval)
+        retention.batchSize = table.integer("batch_size", default: retention.batchSize, range: 1...100_000)
+        return retention
     }
 
     func readMetrics() -> MetricsConfig? {

@@ -8,10 +8,14 @@ public enum PauseReason: Sendable, Hashable, CustomStringConvertible {
     case problem(AccountProblem)
     /// Bounces per thousand among the last `sample` sends.
     case bounceRate(perMille: Int, sample: Int)
+    /// A pause read back from the shared state (another node's, a health check's or an
+    /// operator's): the whole sentence as recorded, which already says what ends it.
+    case recorded(String)
 
     public var description: String {
         switch self {
         case .problem(let problem): problem.description
+        case .recorded(let sentence): sentence
         case .bounceRate(let perMille, let sample):
             "bounce rate \(perMille / 10).\(perMille % 10)% over the last \(sample) sends"
         }
@@ -56,7 +60,8 @@ public struct AccountPause: Sendable, Hashable, CustomStringConvertible {
 
     /// `paused (login failed) until a health check passes, from 2026-11-03T15:00:00Z`.
     public var description: String {
-        switch resume {
+        if case .recorded(let sentence) = reason { return sentence }
+        return switch resume {
         case .at(let instant): "paused (\(reason)) until \(instant)"
         case .healthCheck(let notBefore): "paused (\(reason)) until a health check passes, from \(notBefore)"
         case .operatorAction: "paused (\(reason)) until an operator resumes it"

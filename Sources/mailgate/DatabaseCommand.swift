@@ -55,6 +55,13 @@ struct DatabaseCommand {
     func run<Value, Failure: Error>(
         url: String, _ body: @escaping (PGPool, @escaping (Result<Value, Failure>) -> Void) -> Void
     ) throws -> Result<Value, Failure> {
+        try runOnLoop(url: url) { _, pool, done in body(pool, done) }
+    }
+
+    /// `run`, for work that also needs the loop (health checks dial upstreams on it).
+    func runOnLoop<Value, Failure: Error>(
+        url: String, _ body: @escaping (Reactor, PGPool, @escaping (Result<Value, Failure>) -> Void) -> Void
+    ) throws -> Result<Value, Failure> {
         let reactor: Reactor
         do {
             reactor = try Reactor()
@@ -65,7 +72,7 @@ struct DatabaseCommand {
         let pool = PGPool(reactor: reactor, url: url, size: 1, connectTimeout: .seconds(max(1, options.connectTimeout)))
         var outcome: Result<Value, Failure>?
         reactor.schedule(after: .zero) {
-            body(pool) { result in
+            body(reactor, pool) { result in
                 guard outcome == nil else { return }
                 outcome = result
                 pool.close()
@@ -85,6 +92,18 @@ struct DatabaseCommand {
         throws -> Value
     {
         switch try run(url: url, body) {
+        case .success(let value): return value
+        case .failure(let error):
+            fail("\(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// `runOnLoop`, for work whose failures are PostgreSQL's: prints the error and exits 1.
+    func runOrExitOnLoop<Value>(
+        url: String, _ body: @escaping (Reactor, PGPool, @escaping (Result<Value, PGError>) -> Void) -> Void
+    ) throws -> Value {
+        switch try runOnLoop(url: url, body) {
         case .success(let value): return value
         case .failure(let error):
             fail("\(error)")

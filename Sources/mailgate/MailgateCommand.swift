@@ -6,7 +6,7 @@ struct MailgateCommand: ParsableCommand {
         commandName: "mailgate",
         abstract: "A mail gateway: SMTP submission and relay through a pool of upstream accounts, IMAP proxy, bounce ingestion.",
         version: MailgateVersion.current,
-        subcommands: [Serve.self, Migrate.self, QueueCommand.self, SuppressionCommand.self, AccountsCommand.self, BounceCommand.self, IngestCommand.self, ThreadsCommand.self, CheckConfig.self, Passwd.self, Version.self]
+        subcommands: [Serve.self, Migrate.self, QueueCommand.self, SuppressionCommand.self, AccountsCommand.self, PurgeCommand.self, BounceCommand.self, IngestCommand.self, ThreadsCommand.self, CheckConfig.self, Passwd.self, Version.self]
     )
 }
 

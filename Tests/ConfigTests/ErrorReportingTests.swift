@@ -41,8 +41,8 @@ private let cases: [ErrorCase] = [
     ]),
     ErrorCase("unknown table", base + "\n[submision]\nlisten = []", [
         (14, "submision",
-         "unknown key (known keys: account, database, imap, inbound, metrics, relay, server, submission, tls, "
-            + "unsubscribe, user, webhook); did you mean \"submission\"?"),
+         "unknown key (known keys: account, database, imap, inbound, metrics, relay, retention, server, submission, "
+            + "tls, unsubscribe, user, webhook); did you mean \"submission\"?"),
     ]),
     ErrorCase("wrong type", base + "\n[submission]\nmax_recipients = \"100\"", [
         (15, "submission.max_recipients", "expected an integer from 1 to 100000, found string \"100\""),
@@ -141,8 +141,8 @@ private let cases: [ErrorCase] = [
     ]),
     ErrorCase("unknown array of tables", base + "\n[[acount]]\nname = \"x\"", [
         (14, "acount",
-         "unknown key (known keys: account, database, imap, inbound, metrics, relay, server, submission, tls, "
-            + "unsubscribe, user, webhook); did you mean \"account\"?"),
+         "unknown key (known keys: account, database, imap, inbound, metrics, relay, retention, server, submission, "
+            + "tls, unsubscribe, user, webhook); did you mean \"account\"?"),
     ]),
     ErrorCase("password file and token together", replacing("smtp = \"smtp+plain://127.0.0.1:2525\"",
         "smtp = \"smtp+plain://127.0.0.1:2525\"\npassword_file = \"p\"\noauth2_token_file = \"t\""), [

@@ -87,6 +87,8 @@ import Testing
          "paused (login failed) until a health check passes, from 2026-11-03T14:20:00Z"),
         (AccountPause(reason: .bounceRate(perMille: 55, sample: 200), resume: .operatorAction),
          "paused (bounce rate 5.5% over the last 200 sends) until an operator resumes it"),
+        (AccountPause(reason: .recorded("paused (login failed) until a health check passes"), resume: .operatorAction),
+         "paused (login failed) until a health check passes"),
     ])
     func pauseText(pause: AccountPause, text: String) {
         #expect(pause.description == text)

@@ -17,6 +17,10 @@ final class RelayAccount {
     var pause: AccountPause?
     /// Failures in a row of the same kind, for the pause's back-off.
     var consecutiveProblems = 0
+    /// Counts this node's own pause decisions, and those not yet written: the shared state
+    /// read by a pass is adopted only when neither moved since the read began.
+    var pauseGeneration = 0
+    var pauseWritesPending = 0
     var idle: [UpstreamSession] = []
     /// Sessions carrying a message (or opening for one), retained here.
     var busy: [ObjectIdentifier: UpstreamSession] = [:]

@@ -127,8 +127,10 @@ final class RelayEngine: DrainableSession {
         nextPass = nil
         passRunning = true
         let slots = capacity - jobsInFlight
+        let generations = accounts.mapValues(\.pauseGeneration)
         pool.batch([RelayStore.reclaimExpiredLeases, RelayStore.readyCounts(limit: max(slots, 1)),
-                    RelayStore.openCounters, RelayStore.secondsUntilNextDue]) { [weak self] result in
+                    RelayStore.openCounters, RelayStore.secondsUntilNextDue,
+                    AccountStateStore.recordedStates]) { [weak self] result in
             guard let self else { return }
             switch result {
             case .failure(let error):
@@ -136,6 +138,8 @@ final class RelayEngine: DrainableSession {
                 self.endPass(nextIn: .seconds(5))
             case .success(let results):
                 self.counters = RelayStore.counters(results[2])
+                let now = UTCInstant.now
+                self.adopt(results[4].rows.compactMap { RecordedAccountState.read($0, now: now) }, generations: generations)
                 let nextDue = results[3].first?.double(0).map { Duration.milliseconds(Int64(max(0, $0) * 1000)) }
                 guard slots > 0 else { return self.endPass(nextIn: nextDue) }
                 var ready: [MessagePriority: Int] = [:]
@@ -165,6 +169,8 @@ final class RelayEngine: DrainableSession {
                 self.logger.error("claim failed", metadata: ["error": "\(error)"])
                 self.endPass(nextIn: .seconds(5))
             case .success(let results):
+                // Claimed while draining: left for releaseLeases, which hands them back at once.
+                guard !self.draining else { return self.endPass(nextIn: nil) }
                 var byMessage: [String: [ClaimedRecipient]] = [:]
                 var order: [String] = []
                 for claimed in results.dropFirst().flatMap(RelayStore.claimedRecipients) {
@@ -244,10 +250,6 @@ final class RelayEngine: DrainableSession {
             // A notice from the null sender may leave through any of the user's accounts.
             guard let account = accounts[name],
                   message.sender.isEmpty || account.config.maySendAs(Self.mailbox(message.sender)) else { return nil }
-            if let pause = account.pause, case .healthCheck(let notBefore) = pause.resume, notBefore <= now {
-                // The next real delivery is the health check.
-                account.pause = nil
-            }
             let status = account.policy.status(counters: counters[name] ?? RateCounters(),
                                                inFlight: account.connectionsInUse, at: now)
             return AccountCandidate(name: name, weight: account.config.weight, status: status, pause: account.pause)
@@ -486,13 +488,40 @@ final class RelayEngine: DrainableSession {
         account.consecutiveProblems += 1
         let pause = health.pause(for: problem, consecutive: account.consecutiveProblems, at: .now)
         account.pause = pause
+        account.pauseGeneration += 1
+        account.pauseWritesPending += 1
         for session in account.idle { session.quit() }
         logger.warning("account paused", metadata: ["account": "\(account.name)", "pause": "\(pause)",
                                                     "detail": "\(detail)"])
         pool.batch([RelayStore.recordPause(account.name, address: account.config.address, pause: pause)]) { [logger] result in
+            account.pauseWritesPending -= 1
             if case .failure(let error) = result {
                 logger.error("cannot record the account's pause", metadata: ["account": "\(account.name)",
                                                                              "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Takes the pauses recorded in email_accounts (by other nodes, health checks, the bounce-rate
+    /// judge, operators) as this node's, unless this node paused the account since the read began.
+    private func adopt(_ states: [RecordedAccountState], generations: [String: Int]) {
+        for state in states {
+            guard let account = accounts[state.name], account.pauseWritesPending == 0,
+                  generations[state.name] == account.pauseGeneration else { continue }
+            switch (account.pause, state.pause) {
+            case (nil, nil):
+                continue
+            case (.some, nil):
+                account.pause = nil
+                account.consecutiveProblems = 0
+                logger.info("account resumed", metadata: ["account": "\(account.name)"])
+            case (nil, .some(let recorded)):
+                account.pause = recorded
+                for session in account.idle { session.quit() }
+                logger.warning("account paused", metadata: ["account": "\(account.name)", "pause": "\(recorded)",
+                                                            "detail": "recorded in email_accounts"])
+            case (.some(let local), .some(let recorded)):
+                if AccountStateStore.resumeOn(local) != AccountStateStore.resumeOn(recorded) { account.pause = recorded }
             }
         }
     }
@@ -522,6 +551,20 @@ final class RelayEngine: DrainableSession {
     func abort() {
         for account in accounts.values { for session in account.idle { session.abort() } }
         finishDrain()
+    }
+
+    /// Hands back every recipient this node still holds (a claim that raced the drain, a job cut
+    /// off at the drain deadline), so another node takes them at once instead of after the lease.
+    func releaseLeases(then done: @escaping () -> Void) {
+        pool.batch([RelayStore.releaseLeases(node: node)]) { [logger] result in
+            switch result {
+            case .success(let results):
+                logger.info("leases released", metadata: ["recipients": "\(results.first?.affectedRows ?? 0)"])
+            case .failure(let error):
+                logger.error("cannot release leases: they expire by themselves", metadata: ["error": "\(error)"])
+            }
+            done()
+        }
     }
 
     private func finishDrain() {

@@ -70,6 +70,17 @@ enum RelayStore {
         WHERE status = 'sending' AND lease_expires_at < now()
         """)
 
+    /// A node shutting down gives back what it holds; due at once, no attempt counted.
+    static func releaseLeases(node: String) -> PGStatement {
+        PGStatement(
+            """
+            UPDATE email_sends SET status = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END,
+                   lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = now(), updated_at = now(),
+                   wait_reason = 'released by ' || $1 || ' at shutdown'
+            WHERE status = 'sending' AND lease_owner = $1
+            """, [PGValue(node)])
+    }
+
     /// Seconds until the earliest waiting recipient is due (nil when none waits).
     static let secondsUntilNextDue = PGStatement(
         """
@@ -238,20 +249,31 @@ enum RelayStore {
     }
 
     /// An upsert, so that a pause recorded before the account's first mirror lands is kept.
+    /// resume_on says what ends the pause (AccountStateStore reads it back on every node).
     static func recordPause(_ name: String, address: String, pause: AccountPause?) -> PGStatement {
         var until: PGValue?
-        if let pause, case .at(let instant) = pause.opening {
-            until = PGValue(instant.microsecondsSinceEpoch)
+        var checkAfter: PGValue?
+        if let pause {
+            switch pause.resume {
+            case .at(let instant): until = PGValue(instant.microsecondsSinceEpoch)
+            case .healthCheck(let notBefore): checkAfter = PGValue(notBefore.microsecondsSinceEpoch)
+            case .operatorAction: break
+            }
         }
         return PGStatement(
             """
-            INSERT INTO email_accounts AS a (name, address, status, pause_reason, paused_until)
+            INSERT INTO email_accounts AS a (name, address, status, pause_reason, paused_until, resume_on,
+                                             health_check_after)
             VALUES ($1, $2, CASE WHEN $3::text IS NULL THEN 'active' ELSE 'paused' END, $3,
-                    to_timestamp($4::bigint / 1000000.0))
+                    to_timestamp($4::bigint / 1000000.0), $5, to_timestamp($6::bigint / 1000000.0))
             ON CONFLICT (name) DO UPDATE SET status = excluded.status, pause_reason = excluded.pause_reason,
-                   paused_until = excluded.paused_until,
-                   health = CASE WHEN $3::text IS NULL THEN 'healthy' ELSE a.health END, updated_at = now()
-            """, [PGValue(name), PGValue(address), pause.map { PGValue($0.description) }, until])
+                   paused_until = excluded.paused_until, resume_on = excluded.resume_on,
+                   health_check_after = excluded.health_check_after,
+                   health = CASE WHEN $3::text IS NULL THEN 'healthy'
+                                 WHEN excluded.resume_on = 'health_check' THEN 'unhealthy' ELSE a.health END,
+                   updated_at = now()
+            """, [PGValue(name), PGValue(address), pause.map { PGValue($0.description) }, until,
+                  AccountStateStore.resumeOn(pause).map { PGValue($0) }, checkAfter])
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -1,8 +1,9 @@
 // `mailgate serve`: the process's lifecycle around one event loop. Opens the
-// listeners of the config; SIGHUP reloads the config and certificates (a bad
-// new config is refused with its errors logged and the old one stays in
-// force); SIGTERM/SIGINT drain: stop accepting, let sessions finish within
-// [server] drain_timeout, then exit 0.
+// listeners of the config (then, with [server] user, runs as that user);
+// SIGHUP reloads the config and certificates and logs what changed (a bad new
+// config is refused with its errors logged and the old one stays in force);
+// SIGTERM/SIGINT drain: stop accepting, let sessions finish within [server]
+// drain_timeout, hand back the relay's leases, then exit 0.
 import Auth
 import Config
 import Glibc
@@ -25,7 +26,10 @@ public final class Server {
     private let imap: IMAPProxyService
     private let database: PGPool
     private let relay: RelayEngine
+    private let watch: AccountWatch
+    private let retention: RetentionJob
     private var metrics: MetricsServer?
+    private var stopping = false
 
     private init(reactor: Reactor, config: MailgateConfig, tls: TLSServerContextHolder?, databaseURL: String) {
         self.reactor = reactor
@@ -39,6 +43,8 @@ public final class Server {
                                        registry: sessions)
         imap = IMAPProxyService(reactor: reactor, config: config, users: users, registry: sessions)
         relay = RelayEngine(reactor: reactor, pool: database, databaseURL: databaseURL, config: config)
+        watch = AccountWatch(reactor: reactor, pool: database, config: config)
+        retention = RetentionJob(reactor: reactor, pool: database, retention: config.retention)
         submission.tlsContext = { [unowned self] in self.tls?.current }
         imap.tlsContext = { [unowned self] in self.tls?.current }
     }
@@ -111,7 +117,18 @@ public final class Server {
             for failure in failures { logger.critical("cannot listen", metadata: ["error": "\(failure)"]) }
             return 1
         }
+        if let user = config.server.user {
+            switch Privileges.drop(to: user) {
+            case .success(let dropped):
+                logger.info("running as \(user)", metadata: ["uid": "\(dropped.uid)", "gid": "\(dropped.gid)"])
+            case .failure(let error):
+                logger.critical("cannot run as \(user)", metadata: ["error": "\(error)"])
+                return 1
+            }
+        }
         relay.start(registry: sessions)
+        watch.start()
+        retention.start(firstAfter: min(.seconds(60), config.retention.interval))
         logger.info("serving", metadata: ["config": "\(config.path)", "pid": "\(getpid())"])
         reactor.run()
         logger.info("stopped")
@@ -177,11 +194,19 @@ public final class Server {
             logger.error("reload refused: the old config stays in force", metadata: ["errors": "\(errors.errors.count)"])
         case .success(let newConfig):
             reloadCertificate(newConfig)
+            let changes = ConfigChanges.between(config, newConfig)
+            for change in changes { logger.info("config changed", metadata: ["change": "\(change)"]) }
+            if changes.isEmpty { logger.info("config unchanged") }
+            if newConfig.server.user != config.server.user {
+                logger.warning("[server] user takes effect at the next start")
+            }
             config = newConfig
             users.replace(hashes: Self.passwordHashes(newConfig))
             submission.reload(newConfig)
             imap.reload(newConfig)
             relay.reload(newConfig)
+            watch.reload(newConfig)
+            retention.reload(newConfig.retention)
             for failure in applyListeners() { logger.error("cannot listen", metadata: ["error": "\(failure)"]) }
             logger.info("reloaded", metadata: ["config": "\(config.path)"])
         }
@@ -213,13 +238,30 @@ public final class Server {
         metrics?.close()
         logger.info("draining", metadata: ["signal": "\(signal)", "sessions": "\(sessions.count)",
                                            "deadline": "\(DurationText.render(config.server.drainTimeout))"])
+        watch.stop()
+        retention.stop()
         let deadline = reactor.schedule(after: config.server.drainTimeout) { [unowned self] in
             self.logger.warning("drain deadline passed: closing sessions", metadata: ["sessions": "\(self.sessions.count)"])
             self.sessions.abortAll()
-            self.reactor.stop()
+            self.stop()
         }
         sessions.drainAll { [unowned self] in
             self.reactor.cancel(deadline)
+            self.stop()
+        }
+    }
+
+    /// Hands back the relay's leases, then ends the loop; a database that does not answer
+    /// within a few seconds leaves them to expire.
+    private func stop() {
+        guard !stopping else { return }
+        stopping = true
+        let giveUp = reactor.schedule(after: .seconds(5)) { [unowned self] in
+            self.logger.warning("leases not released in time: they expire by themselves")
+            self.reactor.stop()
+        }
+        relay.releaseLeases { [unowned self] in
+            self.reactor.cancel(giveUp)
             self.reactor.stop()
         }
     }
