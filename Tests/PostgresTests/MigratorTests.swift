@@ -10,7 +10,8 @@ import Testing
 @Suite struct MigrationFileTests {
     @Test func repositoryMigrationsLoadInOrder() throws {
         let migrations = try Migration.load(directory: repositoryRoot + "/migrations").get()
-        #expect(migrations.map(\.version) == Array(1...migrations.count))
+        let versions = migrations.map(\.version)
+        #expect(versions == versions.sorted() && Set(versions).count == versions.count && versions.first == 1)
     }
 
     @Test(arguments: [
@@ -57,11 +58,11 @@ import Testing
             let first = try migrate(url: url, migrations).get().map(\.name)
             let second = try migrate(url: url, migrations).get().map(\.name)
             let recorded = try run("SELECT name FROM schema_migrations ORDER BY version", url: url).rows.compactMap { $0.string("name") }
-            return [first, second, recorded]
+            return [migrations.map(\.name), first, second, recorded]
         }
-        #expect(outcome[0] == ["0001_accounts", "0002_queue", "0003_events_suppressions", "0004_rate_counters", "0005_threads"])
-        #expect(outcome[1] == [])
-        #expect(outcome[2] == outcome[0])
+        #expect(outcome[1] == outcome[0])
+        #expect(outcome[2] == [])
+        #expect(outcome[3] == outcome[0])
     }
 
     @Test func twoMigratorsAtOnceApplyEachFileExactlyOnce() throws {
