@@ -10,6 +10,7 @@ import random
 import signal
 import ssl
 import time
+import urllib.request
 
 import pytest
 
@@ -46,7 +47,7 @@ def message(marker, subject=None):
 
 
 def start_node(factory, pki, upstream, database, tmp_path, password=UPSTREAM_PASSWORD, poll="300s"):
-    ports = free_ports(4)
+    ports = free_ports(5)
     secret = tmp_path / f"sales-{os.urandom(3).hex()}.secret"
     secret.write_text(password + "\n")
     secret.chmod(0o600)
@@ -60,9 +61,19 @@ password_file = "{secret}"
 ca_file = "{pki / 'ca.crt'}"
 sync_folders = ["INBOX", "Archive"]
 sync_poll_interval = "{poll}"
+
+[metrics]
+listen = "127.0.0.1:{ports[4]}"
 """
-    return factory(basic_config(ports, extra=extra, tls_dir=pki),
+    node = factory(basic_config(ports, extra=extra, tls_dir=pki),
                    env={"MAILGATE_DATABASE_URL": database}).start(wait_ports=ports[:1])
+    node.metrics_port = ports[4]
+    return node
+
+
+def metrics(node):
+    with urllib.request.urlopen(f"http://127.0.0.1:{node.metrics_port}/metrics", timeout=10) as response:
+        return response.read().decode()
 
 
 def stored(db):
@@ -100,6 +111,7 @@ def test_messages_are_ingested_with_folder_and_uid_and_a_restart_fetches_nothing
     wait_until(lambda: count(db) == 4, timeout=10, what="the message appended during IDLE")
     print(f"\nAPPEND to ingested during IDLE: {time.monotonic() - appended:.3f} s")
     assert ["INBOX", "3", "m3@example.net"] in stored(db)
+    assert 'mailgate_imap_sync_messages_total{account="sales"} 4' in metrics(node)
     validity = folder_state(db)[1][1]
     assert [row[0::2] for row in folder_state(db)] == [["Archive", "1"], ["INBOX", "3"]]
 
@@ -208,6 +220,15 @@ def test_a_wrong_upstream_password_marks_the_account_unhealthy(
     assert "not-the-password" not in log
     assert "sync will reconnect" in log
     assert count(db) == 0
+
+    # The password is put right: a later attempt (backoff 1 s doubling) logs in and syncs.
+    secret = next(tmp_path.glob("sales-*.secret"))
+    secret.write_text(UPSTREAM_PASSWORD + "\n")
+    client = direct(upstream, imap_pki)
+    append(client, "INBOX", message("after-fix"))
+    wait_until(lambda: count(db) == 1, timeout=60, what="the sync after the password was fixed")
+    assert psql(db, "SELECT health FROM email_accounts WHERE name = 'sales'") == [["healthy"]]
+    client.logout()
 
 
 def test_two_nodes_sync_an_account_once_and_the_other_takes_over(

@@ -86,7 +86,13 @@ final class IMAPSyncWorker {
     func update(_ newAccount: AccountConfig) {
         let changed = newAccount != account
         account = newAccount
-        if changed && running && connection != nil { restart(reason: "config changed", failure: false) }
+        guard changed, running else { return }
+        // A fixed password should not wait out a long backoff: start over now.
+        backoff = Limits.firstBackoff
+        endSession(reason: "config changed", polite: true)
+        if let retryTimer { reactor.cancel(retryTimer) }
+        retryTimer = nil
+        connect()
     }
 
     var isRunning: Bool { running }
