@@ -64,6 +64,14 @@ public struct AccountConfig: Sendable, Equatable {
     public var maxConnections: Int
     public var limits: AccountLimits
     public var warmup: WarmupPlan?
+    /// Folders the IMAP sync keeps ingested (the first is watched with IDLE); empty: no sync.
+    /// Only meaningful with `imap`.
+    public var syncFolders: [String] = AccountConfig.defaultSyncFolders
+    /// How often the sync looks for new mail when the server has no IDLE (and renews IDLE).
+    public var syncPollInterval: Duration = AccountConfig.defaultSyncPollInterval
+
+    public static let defaultSyncFolders = ["INBOX"]
+    public static let defaultSyncPollInterval: Duration = .seconds(60)
 
     /// Whether this account may carry mail from `sender`.
     public func maySendAs(_ sender: MailboxAddress) -> Bool {

@@ -102,12 +102,34 @@ extension SectionReaders {
             limitsTable.finish()
         }
         let warmup = table.table("warmup").flatMap(readWarmup)
+        let syncFolders = readSyncFolders(table, imap: imap)
+        let syncPollInterval = table.duration("sync_poll_interval", default: AccountConfig.defaultSyncPollInterval)
+        if imap == nil, table.raw("sync_poll_interval") != nil {
+            table.report("sync_poll_interval", "sync_poll_interval has no effect without an imap URL")
+        }
         let defaultUsername: String? = credential == .none ? nil : address
         return AccountConfig(
             name: name ?? "", address: address ?? "", sendAs: sendAs ?? [],
             smtp: smtp ?? UpstreamURL(scheme: .smtp, host: "", port: 0), imap: imap,
             username: username ?? defaultUsername, credential: credential, caFile: caFile,
-            weight: weight, maxConnections: maxConnections, limits: limits, warmup: warmup)
+            weight: weight, maxConnections: maxConnections, limits: limits, warmup: warmup,
+            syncFolders: syncFolders, syncPollInterval: syncPollInterval)
+    }
+
+    /// `sync_folders`: mailbox names, each once; [] turns the sync off. Needs `imap`.
+    func readSyncFolders(_ table: TableReader, imap: UpstreamURL?) -> [String] {
+        let expected = #"a mailbox name like "INBOX""#
+        guard let folders = table.parsedList("sync_folders", expected: expected, parse: { name in
+            name.isEmpty || name.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) ? nil : name
+        }) else { return AccountConfig.defaultSyncFolders }
+        if imap == nil {
+            table.report("sync_folders", "sync_folders has no effect without an imap URL")
+        }
+        var seen = Set<String>()
+        for folder in folders where !seen.insert(folder.uppercased() == "INBOX" ? "INBOX" : folder).inserted {
+            table.report("sync_folders", "folder \"\(folder)\" is listed twice")
+        }
+        return folders
     }
 
     func readUpstream(_ table: TableReader, _ key: String, required: Bool, smtp: Bool) -> UpstreamURL? {

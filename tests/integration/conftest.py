@@ -3,6 +3,7 @@
 Every process a test starts is stopped by the fixture that started it; every
 wait is bounded. MAILGATE_BIN names the binary (scripts/test.sh sets it)."""
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -204,6 +205,122 @@ def wait_until(predicate, timeout=30.0, what="condition"):
             return value
         time.sleep(0.2)
     raise TimeoutError(f"timed out waiting for {what}")
+
+
+UPSTREAM_PASSWORD = "upstream-Secret-42"
+
+
+def free_port_on(host):
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_for(host, port, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {host}:{port}")
+
+
+@pytest.fixture(scope="module")
+def imap_pki():
+    """The test CA (scripts/test-ca.sh) plus a leaf for 127.0.0.2, Dovecot's address."""
+    directory = Path(tempfile.mkdtemp(prefix="mailgate-imap-pki-"))
+    subprocess.run(["sh", str(REPO / "scripts/test-ca.sh"), str(directory)], check=True, capture_output=True)
+    key, csr, ext, crt = (directory / n for n in ("upstream.key", "upstream.csr", "upstream.ext", "upstream.crt"))
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(key)],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "req", "-new", "-key", str(key), "-subj", "/CN=127.0.0.2", "-out", str(csr)],
+                   check=True, capture_output=True)
+    ext.write_text("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                   "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.2\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(directory / "ca.crt"),
+                    "-CAkey", str(directory / "ca.key"), "-set_serial", "0x5eed", "-days", "30", "-sha256",
+                    "-extfile", str(ext), "-out", str(crt)], check=True, capture_output=True)
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+class Dovecot:
+    """A private Dovecot on 127.0.0.2 (imap with STARTTLS and imaps, ssl=required) with passwd-file
+    users (all with UPSTREAM_PASSWORD) and maildirs owned by nobody."""
+
+    def __init__(self, pki, users=("sales@example.test", "support@example.test")):
+        names = users
+        # Dovecot's auth and mail processes run unprivileged: the directory must be traversable.
+        self.dir = Path(tempfile.mkdtemp(prefix="mailgate-dovecot-"))
+        self.dir.chmod(0o755)
+        self.imap_port = free_port_on("127.0.0.2")
+        self.imaps_port = free_port_on("127.0.0.2")
+        for name in ("run", "state"):
+            (self.dir / name).mkdir()
+        mail = self.dir / "mail"
+        mail.mkdir()
+        # Mail cannot be owned by root (first_valid_uid): it belongs to nobody.
+        os.chown(mail, 65534, 65534)
+        users = self.dir / "users"
+        users.write_text("".join(f"{name}:{{PLAIN}}{UPSTREAM_PASSWORD}:65534:65534::{mail}/{name}\n"
+                                 for name in names))
+        users.chmod(0o644)
+        self.log = self.dir / "dovecot.log"
+        self.config = self.dir / "dovecot.conf"
+        self.config.write_text(f"""
+base_dir = {self.dir}/run
+state_dir = {self.dir}/state
+instance_name = mailgate-test-{self.imaps_port}
+protocols = imap
+listen = 127.0.0.2
+log_path = {self.log}
+ssl = required
+ssl_cert = <{pki}/upstream.crt
+ssl_key = <{pki}/upstream.key
+auth_mechanisms = plain login
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {users}
+}}
+userdb {{
+  driver = passwd-file
+  args = {users}
+}}
+mail_location = maildir:~/Maildir
+first_valid_uid = 500
+service imap-login {{
+  inet_listener imap {{
+    port = {self.imap_port}
+  }}
+  inet_listener imaps {{
+    port = {self.imaps_port}
+    ssl = yes
+  }}
+}}
+""")
+        self.proc = subprocess.Popen(["dovecot", "-F", "-c", str(self.config)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        wait_for("127.0.0.2", self.imaps_port)
+        wait_for("127.0.0.2", self.imap_port)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def dovecot(imap_pki):
+    server = Dovecot(imap_pki)
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -24,7 +24,8 @@ final class IMAPUpstreamDialer {
     private var connection: Connection?
     private var deadline: TimerID?
 
-    init(reactor: Reactor, target: IMAPUpstreamTarget, prepared: IMAPPreparedUpstream, clientPeer: SocketAddress,
+    /// `clientPeer` is the proxied client (sent upstream with ID); nil for mailgate's own sessions (the sync).
+    init(reactor: Reactor, target: IMAPUpstreamTarget, prepared: IMAPPreparedUpstream, clientPeer: SocketAddress?,
          connectTimeout: Duration, completion: @escaping (Outcome) -> Void) {
         self.reactor = reactor
         self.target = target
@@ -33,7 +34,7 @@ final class IMAPUpstreamDialer {
         self.completion = completion
         login = IMAPUpstreamLogin(configuration: IMAPUpstreamLoginConfiguration(
             security: target.security, username: target.username, credential: prepared.credential,
-            clientAddress: clientPeer.host, clientPort: Int(clientPeer.port)))
+            clientAddress: clientPeer?.host, clientPort: clientPeer.map { Int($0.port) }))
     }
 
     /// Starts dialing; the whole dial (connect and login) must end within `timeout`.

@@ -28,6 +28,7 @@ public final class Server {
     private let relay: RelayEngine
     private let watch: AccountWatch
     private let retention: RetentionJob
+    private let imapSync: IMAPSyncService
     private var metrics: MetricsServer?
     private var stopping = false
 
@@ -45,6 +46,7 @@ public final class Server {
         relay = RelayEngine(reactor: reactor, pool: database, databaseURL: databaseURL, config: config)
         watch = AccountWatch(reactor: reactor, pool: database, config: config)
         retention = RetentionJob(reactor: reactor, pool: database, retention: config.retention)
+        imapSync = IMAPSyncService(reactor: reactor, pool: database, databaseURL: databaseURL, config: config)
         submission.tlsContext = { [unowned self] in self.tls?.current }
         imap.tlsContext = { [unowned self] in self.tls?.current }
     }
@@ -129,6 +131,7 @@ public final class Server {
         relay.start(registry: sessions)
         watch.start()
         retention.start(firstAfter: min(.seconds(60), config.retention.interval))
+        imapSync.start(registry: sessions)
         logger.info("serving", metadata: ["config": "\(config.path)", "pid": "\(getpid())"])
         reactor.run()
         logger.info("stopped")
@@ -207,6 +210,7 @@ public final class Server {
             relay.reload(newConfig)
             watch.reload(newConfig)
             retention.reload(newConfig.retention)
+            imapSync.reload(newConfig)
             for failure in applyListeners() { logger.error("cannot listen", metadata: ["error": "\(failure)"]) }
             logger.info("reloaded", metadata: ["config": "\(config.path)"])
         }
