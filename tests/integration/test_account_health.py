@@ -12,8 +12,9 @@ import time
 
 import pytest
 
-from conftest import basic_config, free_port, free_ports, pki_dir, psql, run, wait_for_port, wait_until
-from test_imap_proxy import UPSTREAM_PASSWORD, dovecot, imap_pki  # noqa: F401 (fixtures)
+from conftest import (UPSTREAM_PASSWORD, basic_config, free_port, free_ports, pki_dir, psql, run, wait_for_port,
+                      wait_until)
+
 
 HASH = "$6$saltsaltsalt$PMWE8DTlam1JU37Piyk43bHcMxTJq6sgu5DKB0/tGPjanN35jcY68QkpDfPFUGPWX5uCxIQkSPzMmqEiVNgts."
 LOGIN = "sales@example.test"
@@ -72,6 +73,8 @@ imap = "imaps://127.0.0.2:{imaps_port}"
 username = "{LOGIN}"
 password_file = "{secret}"
 ca_file = "{ca}"
+# The health checks are what these tests watch: no sync logging in beside them.
+sync_folders = []
 
 [[user]]
 name = "app"
