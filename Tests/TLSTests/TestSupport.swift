@@ -13,11 +13,12 @@ struct TestPKI: Sendable {
     var serverKey: String { path("server.key") }
 
     static let shared: TestPKI = {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("mailgate-tls-\(getpid())-\(UUID().uuidString)").path
-        let script = URL(fileURLWithPath: #filePath)
+        // Inside .build, remade each run: nothing is left behind in /tmp.
+        let repository = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/test-ca.sh").path
+        let directory = repository.appendingPathComponent(".build/test-pki").path
+        try? FileManager.default.removeItem(atPath: directory)
+        let script = repository.appendingPathComponent("scripts/test-ca.sh").path
         let status = runCommand("/bin/sh", [script, directory])
         precondition(status == 0, "scripts/test-ca.sh failed with status \(status)")
         return TestPKI(directory: directory)

@@ -2,6 +2,7 @@
 
 Every process a test starts is stopped by the fixture that started it; every
 wait is bounded. MAILGATE_BIN names the binary (scripts/test.sh sets it)."""
+import atexit
 import os
 import shutil
 import signal
@@ -118,6 +119,7 @@ def mailgate_factory(tmp_path):
 def pki_dir():
     """A throwaway CA and server certificate (scripts/test-ca.sh), made once per test run."""
     directory = Path(tempfile.mkdtemp(prefix="mailgate-pki-"))
+    atexit.register(shutil.rmtree, directory, True)
     subprocess.run(["sh", str(REPO / "scripts/test-ca.sh"), str(directory)], check=True, capture_output=True)
     return directory
 
