@@ -26,9 +26,14 @@ public final class Server {
     private let database: PGPool
     private let relay: RelayEngine
     private var metrics: MetricsServer?
+    private let unsubscribeLinks: UnsubscribeLinks
+    private var unsubscribe: UnsubscribeServer?
+    private let inbound: InboundDelivery
 
-    private init(reactor: Reactor, config: MailgateConfig, tls: TLSServerContextHolder?, databaseURL: String) {
+    private init(reactor: Reactor, config: MailgateConfig, tls: TLSServerContextHolder?, databaseURL: String,
+                 unsubscribeLinks: UnsubscribeLinks) {
         self.reactor = reactor
+        self.unsubscribeLinks = unsubscribeLinks
         self.config = config
         self.tls = tls
         database = PGPool(reactor: reactor, url: databaseURL, size: config.database.poolSize)
@@ -39,6 +44,11 @@ public final class Server {
                                        registry: sessions)
         imap = IMAPProxyService(reactor: reactor, config: config, users: users, registry: sessions)
         relay = RelayEngine(reactor: reactor, pool: database, databaseURL: databaseURL, config: config)
+        relay.unsubscribeLinks = unsubscribeLinks
+        inbound = InboundDelivery(pool: database, config: config, unsubscribeKey: { [unowned unsubscribeLinks] in
+            unsubscribeLinks.key
+        })
+        submission.inbound = inbound
         submission.tlsContext = { [unowned self] in self.tls?.current }
         imap.tlsContext = { [unowned self] in self.tls?.current }
     }
@@ -74,8 +84,16 @@ public final class Server {
             Standard.error("\(config.path): [tls] \(error)")
             return 1
         }
+        let links: UnsubscribeLinks
         do {
-            let server = Server(reactor: try Reactor(), config: config, tls: tls, databaseURL: databaseURL)
+            links = try UnsubscribeLinks(config: config)
+        } catch {
+            Standard.error("\(config.path): [unsubscribe] \(error)")
+            return 1
+        }
+        do {
+            let server = Server(reactor: try Reactor(), config: config, tls: tls, databaseURL: databaseURL,
+                                unsubscribeLinks: links)
             return server.serve()
         } catch {
             Logger(label: "server").critical("cannot start", metadata: ["error": "\(error)"])
@@ -106,6 +124,7 @@ public final class Server {
         groups = makeGroups()
         metrics = MetricsServer(reactor: reactor, pool: database, config: { [unowned self] in self.config },
                                 listenersProblem: { [unowned self] in self.listenersNotOpen() })
+        unsubscribe = UnsubscribeServer(reactor: reactor, pool: database, links: unsubscribeLinks)
         let failures = applyListeners()
         guard failures.isEmpty else {
             for failure in failures { logger.critical("cannot listen", metadata: ["error": "\(failure)"]) }
@@ -132,16 +151,21 @@ public final class Server {
             ListenerGroup(name: "imap-tls", reactor: reactor, logger: logger) { [unowned self] in
                 self.accept($0, service: .imap(implicitTLS: true))
             },
+            ListenerGroup(name: "inbound", reactor: reactor, logger: logger) { [unowned self] in
+                self.accept($0, service: .inbound)
+            },
         ]
     }
 
     private func listenerSpecs(_ config: MailgateConfig) -> [[SocketAddressSpec]] {
-        [config.submission.listen, config.submission.listenTLS, config.imap.listen, config.imap.listenTLS]
+        [config.submission.listen, config.submission.listenTLS, config.imap.listen, config.imap.listenTLS,
+         config.inbound.listen]
     }
 
     private func applyListeners() -> [String] {
         zip(groups, listenerSpecs(config)).flatMap { group, specs in group.update(to: specs) }
-            + [metrics?.update(to: config.metrics?.listen)].compactMap { $0 }
+            + [metrics?.update(to: config.metrics?.listen), unsubscribe?.update(to: config.unsubscribe?.listen)]
+                .compactMap { $0 }
     }
 
     /// For /health: the configured listeners that are not open, or nil when all are.
@@ -155,6 +179,7 @@ public final class Server {
     private enum Service {
         case submission(implicitTLS: Bool)
         case imap(implicitTLS: Bool)
+        case inbound
     }
 
     private func accept(_ connection: Connection, service: Service) {
@@ -164,6 +189,8 @@ public final class Server {
             submission.accept(connection, implicitTLS: implicitTLS)
         case .imap(let implicitTLS):
             imap.accept(connection, implicitTLS: implicitTLS)
+        case .inbound:
+            submission.acceptInbound(connection)
         }
     }
 
@@ -182,6 +209,12 @@ public final class Server {
             submission.reload(newConfig)
             imap.reload(newConfig)
             relay.reload(newConfig)
+            inbound.reload(newConfig)
+            do {
+                try unsubscribeLinks.reload(newConfig)
+            } catch {
+                logger.error("unsubscribe key refused: the old one stays in force", metadata: ["error": "\(error)"])
+            }
             for failure in applyListeners() { logger.error("cannot listen", metadata: ["error": "\(failure)"]) }
             logger.info("reloaded", metadata: ["config": "\(config.path)"])
         }
@@ -211,6 +244,7 @@ public final class Server {
         draining = true
         for group in groups { group.closeAll() }
         metrics?.close()
+        unsubscribe?.close()
         logger.info("draining", metadata: ["signal": "\(signal)", "sessions": "\(sessions.count)",
                                            "deadline": "\(DurationText.render(config.server.drainTimeout))"])
         let deadline = reactor.schedule(after: config.server.drainTimeout) { [unowned self] in
