@@ -61,7 +61,7 @@ private func wellFormed(_ actions: [SMTPAction]) -> Bool {
         case .send(let data):
             guard data.count >= 5, data.suffix(2) == [13, 10], data.prefix(3).allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
             else { return false }
-        case .startTLS, .authenticate, .authenticationResponse, .authenticationCancelled, .commit, .log:
+        case .startTLS, .authenticate, .authenticationResponse, .authenticationCancelled, .commit, .deliver, .log:
             break
         }
     }
