@@ -175,3 +175,22 @@ def test_without_the_endpoint_links_are_mailto_only(mailgate_factory, migrated_d
     [mailto] = links(message)
     assert mailto.startswith("mailto:relay+unsubscribe@example.test?subject=unsubscribe%20")
     assert header(message, "List-Unsubscribe-Post") == []
+
+
+def test_stored_key_outlives_a_restart(mailgate_factory, migrated_database, saving_upstream, tmp_path):
+    """Without [unsubscribe] the key lives in email_secrets: a mailto link made before a restart
+    still unsubscribes after it."""
+    upstream_port, received = saving_upstream
+    server, ports = start(mailgate_factory, migrated_database, upstream_port, tmp_path, with_endpoint=False)
+    submit(ports[1], ["later@example.org"], bulk("Before the restart"))
+    [mailto] = links(relayed(received, 1)["later@example.org"])
+    token = mailto.rsplit("%20", 1)[1]
+    assert mailto == f"mailto:unsubscribe@example.test?subject=unsubscribe%20{token}"
+    assert server.stop() == 0
+    server, ports = start(mailgate_factory, migrated_database, upstream_port, tmp_path, with_endpoint=False)
+    message = tmp_path / "unsubscribe.eml"
+    message.write_text(f"From: later@example.org\r\nTo: unsubscribe@example.test\r\nSubject: unsubscribe {token}\r\n\r\n")
+    result = swaks(ports[4], "--from", "later@example.org", "--to", "unsubscribe@example.test", "--data", str(message))
+    assert result.returncode == 0, result.stdout
+    assert suppressions(migrated_database) == [["later@example.org", "app@example.test", "unsubscribe"]]
+    assert psql(migrated_database, "SELECT count(*) FROM email_secrets") == [["1"]]

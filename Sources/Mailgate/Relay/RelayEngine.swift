@@ -349,7 +349,7 @@ final class RelayEngine: DrainableSession {
     }
 
     private func needsUnsubscribeLinks(_ message: RelayMessage) -> Bool {
-        unsubscribeLinks != nil && message.priority == .bulk && !message.sender.isEmpty
+        unsubscribeLinks?.key != nil && message.priority == .bulk && !message.sender.isEmpty
             && !ListUnsubscribeHeaders.present(in: message.message)
     }
 

@@ -130,7 +130,11 @@ public final class Server {
             for failure in failures { logger.critical("cannot listen", metadata: ["error": "\(failure)"]) }
             return 1
         }
-        relay.start(registry: sessions)
+        // Bulk mail must not leave before its unsubscribe links can be signed.
+        unsubscribeLinks.loadStoredKey(pool: database, reactor: reactor) { [unowned self] in
+            guard !self.draining else { return }
+            self.relay.start(registry: self.sessions)
+        }
         logger.info("serving", metadata: ["config": "\(config.path)", "pid": "\(getpid())"])
         reactor.run()
         logger.info("stopped")

@@ -38,7 +38,8 @@ final class UnsubscribeServer {
         guard !token.isEmpty, token.allSatisfy(Self.isBase64URL) else {
             return reply(.text(.badRequest, "not an unsubscribe link"))
         }
-        guard let unsubscribe = UnsubscribeToken.verify(token, key: links.key) else {
+        guard let key = links.key else { return reply(.text(.serviceUnavailable, "try again later")) }
+        guard let unsubscribe = UnsubscribeToken.verify(token, key: key) else {
             logger.info("refused", metadata: ["reason": "token does not verify", "status": "404"])
             return reply(.text(.notFound, "unknown or expired unsubscribe link"))
         }
