@@ -132,3 +132,15 @@ def test_database_down_answers_451(mailgate_factory, saving_upstream, tmp_path):
     message.write_text("From: bob@example.org\r\nTo: app@example.test\r\nSubject: hi\r\n\r\nhi\r\n")
     result = swaks(ports[4], "--from", "bob@example.org", "--to", "app@example.test", "--data", str(message))
     assert "451 4.3.0" in result.stdout and result.returncode != 0
+
+
+def test_starttls_delivery(mailgate_factory, migrated_database, saving_upstream, tmp_path):
+    upstream_port, _ = saving_upstream
+    server, ports = start(mailgate_factory, migrated_database, upstream_port)
+    message = tmp_path / "m.eml"
+    message.write_text("From: bob@example.org\r\nTo: app@example.test\r\nSubject: over TLS\r\n"
+                       "Message-ID: <tls1@example.org>\r\n\r\nsecret\r\n")
+    result = swaks(ports[4], "--tls", "--from", "bob@example.org", "--to", "app@example.test", "--data", str(message))
+    assert result.returncode == 0, result.stdout
+    raw = psql_bytes(migrated_database, "SELECT raw FROM email_messages WHERE message_id = 'tls1@example.org'").decode()
+    assert "(using TLSv1.3" in raw and "with ESMTPS id" in raw

@@ -210,7 +210,7 @@ final class RelayEngine: DrainableSession {
                 return self.jobFinished()
             }
             // Per-recipient links need a transaction per recipient.
-            let parts = self.needsUnsubscribeLinks(message) ? recipients.map { [$0] } : [recipients]
+            let parts = recipients.count > 1 && self.needsUnsubscribeLinks(message) ? recipients.map { [$0] } : [recipients]
             self.jobsInFlight += parts.count - 1
             for part in parts {
                 let job = Job(message: message, recipients: part)
