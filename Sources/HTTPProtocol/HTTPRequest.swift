@@ -1,11 +1,14 @@
 // The values a parsed HTTP/1.x request head carries, the limits the parser
 // enforces, and the errors it reports, each tied to the status code a server
-// answers it with (400, 405, 413, 414, 431, 505). Bytes stay bytes: names and
+// answers it with (400, 405, 413, 414, 431, 505); a POST body only up to
+// `maxBodySize` (one-click unsubscribe). Bytes stay bytes: names and
 // values are [UInt8] as received (names compared ASCII case-insensitively).
 
 public enum HTTPMethod: Sendable, Hashable {
     case get
     case head
+    /// Accepted only when the limits allow a body (`maxBodySize` above 0).
+    case post
     /// Any other syntactically valid method token; a server that serves only GET answers 405.
     case other([UInt8])
 
@@ -14,6 +17,8 @@ public enum HTTPMethod: Sendable, Hashable {
             self = .get
         } else if token.elementsEqual("HEAD".utf8) {
             self = .head
+        } else if token.elementsEqual("POST".utf8) {
+            self = .post
         } else {
             self = .other(Array(token))
         }
@@ -69,9 +74,12 @@ public struct HTTPRequest: Sendable, Hashable {
     /// Whether the connection may carry another request after the response (HTTP/1.1 unless
     /// "Connection: close"; HTTP/1.0 only with "Connection: keep-alive").
     public var keepAlive: Bool
+    /// The body of a POST (Content-Length bytes); empty for every other request.
+    public var body: [UInt8]
 
     public init(method: HTTPMethod, target: [UInt8], path: [UInt8], query: [UInt8]?, version: HTTPVersion,
-                headers: [HTTPHeader], keepAlive: Bool) {
+                headers: [HTTPHeader], keepAlive: Bool, body: [UInt8] = []) {
+        self.body = body
         self.method = method
         self.target = target
         self.path = path
@@ -100,9 +108,12 @@ public struct HTTPRequestLimits: Sendable, Hashable {
     public var maxHeaderSection: Int
     /// Empty lines tolerated before a request line (RFC 9112 §2.2 asks for at least one).
     public var maxLeadingEmptyLines: Int
+    /// Largest POST body accepted (Content-Length only, never chunked); 0: GET and HEAD only.
+    public var maxBodySize: Int
 
     public init(maxRequestLine: Int = 8192, maxHeaderLine: Int = 8192, maxHeaders: Int = 64,
-                maxHeaderSection: Int = 16384, maxLeadingEmptyLines: Int = 4) {
+                maxHeaderSection: Int = 16384, maxLeadingEmptyLines: Int = 4, maxBodySize: Int = 0) {
+        self.maxBodySize = maxBodySize
         self.maxRequestLine = maxRequestLine
         self.maxHeaderLine = maxHeaderLine
         self.maxHeaders = maxHeaders
@@ -115,9 +126,9 @@ public struct HTTPRequestLimits: Sendable, Hashable {
 public enum HTTPRequestError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Malformed syntax; the text says what (safe to show the client).
     case badRequest(String)
-    /// A method other than GET or HEAD.
+    /// A method other than GET or HEAD (or POST, when bodies are allowed).
     case methodNotAllowed([UInt8])
-    /// The request carries a body (Content-Length above 0, or Transfer-Encoding).
+    /// The request carries a body (Transfer-Encoding, or a Content-Length above the limit).
     case contentTooLarge
     /// The request line is longer than the limit.
     case uriTooLong

@@ -1,10 +1,10 @@
-// An HTTP/1.x request-head parser for a server that answers GET and HEAD only:
-// bytes in (any split), requests or one error out. Lines must end in CRLF;
-// obs-fold, whitespace before a colon, controls in values, conflicting
-// Content-Length and Transfer-Encoding with Content-Length are refused (the
-// request-smuggling shapes). A request with a body is an error (413), so the
-// parser never has to skip one. Buffered bytes stay below the header limits
-// plus what the caller appended since the last call to `next()`.
+// An HTTP/1.x request parser for servers that answer GET and HEAD (and, when
+// `maxBodySize` allows, small POSTs): bytes in (any split), requests or one
+// error out. Lines must end in CRLF; obs-fold, whitespace before a colon,
+// controls in values, conflicting Content-Length and Transfer-Encoding with
+// Content-Length are refused (the request-smuggling shapes). Any other body,
+// and any chunked one, is an error (413), so the parser never has to skip one.
+// Buffered bytes stay below the limits plus what was appended since `next()`.
 
 public struct HTTPRequestParser: Sendable {
     public let limits: HTTPRequestLimits
@@ -20,9 +20,11 @@ public struct HTTPRequestParser: Sendable {
     private var headerBytes = 0
     public private(set) var failure: HTTPRequestError?
 
-    private enum Phase {
+    private enum Phase: Equatable {
         case requestLine
         case headers
+        /// The head was read; `length` body bytes are awaited.
+        case body(HTTPRequest, length: Int)
     }
 
     private struct RequestLine {
@@ -43,6 +45,12 @@ public struct HTTPRequestParser: Sendable {
     /// True between requests: nothing of a next request has arrived yet.
     public var isIdle: Bool { bufferedByteCount == 0 && phase == .requestLine && emptyLinesSeen == 0 }
 
+    /// True while the body of a POST is still arriving.
+    public var isReadingBody: Bool {
+        if case .body = phase { return true }
+        return false
+    }
+
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard failure == nil else { return }
         buffer.append(contentsOf: bytes)
@@ -56,6 +64,15 @@ public struct HTTPRequestParser: Sendable {
     /// are needed. After a failure it returns that failure again.
     public mutating func next() -> HTTPParseResult? {
         if let failure { return .failure(failure) }
+        if case .body(var request, let length) = phase {
+            guard buffer.count - lineStart >= length else { return nil }
+            request.body = Array(buffer[lineStart..<(lineStart + length)])
+            lineStart += length
+            scanFrom = lineStart
+            phase = .requestLine
+            compact()
+            return .request(request)
+        }
         while true {
             guard let end = buffer[scanFrom...].firstIndex(of: UInt8(ascii: "\n")) else {
                 scanFrom = buffer.count
@@ -73,6 +90,8 @@ public struct HTTPRequestParser: Sendable {
             let content = buffer[start..<(end - 1)]
             if let error = overlong(content.count, slack: 0) { return fail(error) }
             switch phase {
+            case .body:
+                return fail(.badRequest("parser state"))  // unreachable: handled above
             case .requestLine:
                 if content.isEmpty {
                     emptyLinesSeen += 1
@@ -104,6 +123,8 @@ public struct HTTPRequestParser: Sendable {
     /// The error for a line of `length` bytes (plus `slack` that may be its CR) over its limit.
     private func overlong(_ length: Int, slack: Int) -> HTTPRequestError? {
         switch phase {
+        case .body:
+            return nil
         case .requestLine:
             return length > limits.maxRequestLine + slack ? .uriTooLong : nil
         case .headers:
@@ -216,7 +237,7 @@ public struct HTTPRequestParser: Sendable {
 
     // MARK: End of the head
 
-    private mutating func finishHead() -> HTTPParseResult {
+    private mutating func finishHead() -> HTTPParseResult? {
         guard let line else { return fail(.badRequest("no request line")) }
         let fields = headers
         self.line = nil
@@ -228,35 +249,47 @@ public struct HTTPRequestParser: Sendable {
         let request = HTTPRequest(method: line.method, target: line.target, path: line.path, query: line.query,
                                   version: line.version, headers: fields,
                                   keepAlive: Self.keepAlive(version: line.version, headers: fields))
-        if let error = Self.check(request) { return fail(error) }
-        return .request(request)
+        switch Self.check(request, limits: limits) {
+        case .failure(let error):
+            return fail(error)
+        case .success(let length) where length > 0:
+            phase = .body(request, length: length)
+            return next()
+        case .success:
+            return .request(request)
+        }
     }
 
     /// The checks that need the whole head, in the order a client is best told about them.
-    private static func check(_ request: HTTPRequest) -> HTTPRequestError? {
+    /// The body length to read next (0 for none), or why the request is refused.
+    private static func check(_ request: HTTPRequest, limits: HTTPRequestLimits) -> Result<Int, HTTPRequestError> {
         let hosts = request.values("Host")
-        if request.version.minor >= 1 && hosts.isEmpty { return .badRequest("Host header missing") }
-        if hosts.count > 1 { return .badRequest("more than one Host header") }
+        if request.version.minor >= 1 && hosts.isEmpty { return .failure(.badRequest("Host header missing")) }
+        if hosts.count > 1 { return .failure(.badRequest("more than one Host header")) }
         let transferEncodings = request.values("Transfer-Encoding")
         let lengths = request.values("Content-Length")
         if !transferEncodings.isEmpty && !lengths.isEmpty {
-            return .badRequest("both Transfer-Encoding and Content-Length")
+            return .failure(.badRequest("both Transfer-Encoding and Content-Length"))
         }
         if !transferEncodings.isEmpty && request.version == .http10 {
-            return .badRequest("Transfer-Encoding in HTTP/1.0")
+            return .failure(.badRequest("Transfer-Encoding in HTTP/1.0"))
         }
         var length: Int?
         for value in lengths {
-            guard let parsed = contentLength(value) else { return .badRequest("Content-Length value") }
-            if let length, length != parsed { return .badRequest("conflicting Content-Length values") }
+            guard let parsed = contentLength(value) else { return .failure(.badRequest("Content-Length value")) }
+            if let length, length != parsed { return .failure(.badRequest("conflicting Content-Length values")) }
             length = parsed
         }
+        var bodyAllowed = 0
         switch request.method {
         case .get, .head: break
-        case .other(let token): return .methodNotAllowed(token)
+        case .post:
+            guard limits.maxBodySize > 0 else { return .failure(.methodNotAllowed(Array("POST".utf8))) }
+            bodyAllowed = limits.maxBodySize
+        case .other(let token): return .failure(.methodNotAllowed(token))
         }
-        if !transferEncodings.isEmpty || (length ?? 0) > 0 { return .contentTooLarge }
-        return nil
+        if !transferEncodings.isEmpty || (length ?? 0) > bodyAllowed { return .failure(.contentTooLarge) }
+        return .success(length ?? 0)
     }
 
     /// 1*DIGIT; values too long to be a real length read as Int.max (still a body: 413).

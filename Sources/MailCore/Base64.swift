@@ -1,5 +1,6 @@
 // Strict base64 (RFC 4648 §4) for SASL exchanges (SMTP AUTH, IMAP AUTHENTICATE, upstream logins): decode refuses whitespace, bad padding and
-// characters outside the alphabet; an empty input decodes to no bytes.
+// characters outside the alphabet; an empty input decodes to no bytes. Base64url (§5, unpadded) for
+// tokens in URLs and addresses: same strictness, `-` and `_` instead of `+` and `/`, no `=`.
 // Limits: input length is bounded by the caller's line limit.
 
 public enum Base64 {
@@ -73,5 +74,38 @@ public enum Base64 {
             index += 4
         }
         return out
+    }
+
+    /// RFC 4648 §5 base64url without padding.
+    public static func encodeURL(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        encode(bytes).compactMap { byte in
+            switch byte {
+            case UInt8(ascii: "+"): UInt8(ascii: "-")
+            case UInt8(ascii: "/"): UInt8(ascii: "_")
+            case UInt8(ascii: "="): nil
+            default: byte
+            }
+        }
+    }
+
+    /// nil unless the input is canonical unpadded base64url (no `=`, `+`, `/` or whitespace).
+    public static func decodeURL(_ bytes: some Collection<UInt8>) -> [UInt8]? {
+        var standard: [UInt8] = []
+        standard.reserveCapacity(bytes.count + 2)
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "-"): standard.append(UInt8(ascii: "+"))
+            case UInt8(ascii: "_"): standard.append(UInt8(ascii: "/"))
+            case UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="): return nil
+            default: standard.append(byte)
+            }
+        }
+        switch standard.count % 4 {
+        case 1: return nil
+        case 2: standard.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "=")])
+        case 3: standard.append(UInt8(ascii: "="))
+        default: break
+        }
+        return decode(standard)
     }
 }

@@ -98,19 +98,38 @@ public enum MessagePreparer {
 
     public static func receivedHeader(envelope: SMTPEnvelope, context: ReceivedContext, hostname: String,
                                       queueID: String, date: Int64) -> String {
+        receivedHeader(heloName: envelope.heloName, context: context, overTLS: envelope.overTLS,
+                       authenticatedAs: envelope.authenticated ? envelope.user.name : nil, hostname: hostname,
+                       protocolType: protocolType(envelope), queueID: queueID,
+                       recipients: envelope.recipients.map(\.address), date: date)
+    }
+
+    /// The Received: line of a message taken in by the inbound listener (RFC 5321 §4.4).
+    public static func receivedHeader(inbound envelope: SMTPInboundEnvelope, context: ReceivedContext, hostname: String,
+                                      id: String, date: Int64) -> String {
+        var type = "SMTP"
+        if envelope.extendedHello { type = (envelope.smtpUTF8 ? "UTF8SMTP" : "ESMTP") + (envelope.overTLS ? "S" : "") }
+        return receivedHeader(heloName: envelope.heloName, context: context, overTLS: envelope.overTLS,
+                              authenticatedAs: nil, hostname: hostname, protocolType: type, queueID: id,
+                              recipients: envelope.recipients, date: date)
+    }
+
+    static func receivedHeader(heloName: String, context: ReceivedContext, overTLS: Bool, authenticatedAs: String?,
+                               hostname: String, protocolType: String, queueID: String, recipients: [MailboxAddress],
+                               date: Int64) -> String {
         let peer = (context.clientHostname.map { sanitized($0) + " " } ?? "") + "[\(sanitized(context.clientAddress))]"
-        var text = "Received: from \(sanitized(envelope.heloName.isEmpty ? "unknown" : envelope.heloName)) (\(peer))\r\n"
-        if envelope.overTLS {
+        var text = "Received: from \(sanitized(heloName.isEmpty ? "unknown" : heloName)) (\(peer))\r\n"
+        if overTLS {
             let version = context.tlsVersion.map(sanitized) ?? "TLS"
             let cipher = context.tlsCipher.map { " with cipher \(sanitized($0))" } ?? ""
             text += "\t(using \(version)\(cipher))\r\n"
         }
-        if envelope.authenticated {
-            text += "\t(authenticated as \(sanitized(envelope.user.name)))\r\n"
+        if let authenticatedAs {
+            text += "\t(authenticated as \(sanitized(authenticatedAs)))\r\n"
         }
-        text += "\tby \(hostname) (mailgate) with \(protocolType(envelope)) id \(sanitized(queueID))"
-        if envelope.recipients.count == 1, let only = envelope.recipients.first {
-            text += "\r\n\tfor <\(only.address)>"
+        text += "\tby \(hostname) (mailgate) with \(protocolType) id \(sanitized(queueID))"
+        if recipients.count == 1, let only = recipients.first {
+            text += "\r\n\tfor <\(only)>"
         }
         text += "; \(RFC3339.formatRFC5322(date))\r\n"
         return text

@@ -1,6 +1,6 @@
 // What the session asks its driver to do, what it hands over at end of data (the envelope), and
-// the events it reports for logs. The driver executes actions in order; `.commit`, `.authenticate`,
-// `.authenticationResponse` and `.startTLS` each wait for the matching event call on the session.
+// the events it reports for logs. The driver executes actions in order; `.commit`, `.deliver`,
+// `.authenticate`, `.authenticationResponse` and `.startTLS` each wait for the matching event call.
 
 import MailCore
 
@@ -20,6 +20,9 @@ public enum SMTPAction: Sendable, Equatable {
     /// Store the message durably, then call `messageCommitted(queueID:)` or `messageCommitFailed(_:)`.
     /// The message is the client's bytes (dot-unstuffed); run `MessagePreparer` before storing.
     case commit(SMTPEnvelope, message: [UInt8])
+    /// Inbound mode only: ingest the message (the client's bytes, dot-unstuffed), then call
+    /// `messageCommitted(queueID:)` or `messageCommitFailed(_:)`.
+    case deliver(SMTPInboundEnvelope, message: [UInt8])
     /// Close the connection after flushing what was sent.
     case close
     case log(SMTPLogEvent)
@@ -131,6 +134,30 @@ public struct SMTPEnvelope: Sendable, Hashable {
         self.notBefore = notBefore
         self.user = user
         self.authenticated = authenticated
+        self.chunked = chunked
+        self.heloName = heloName
+        self.extendedHello = extendedHello
+        self.overTLS = overTLS
+    }
+}
+
+/// What the inbound listener hands over at end of data: no user, and maybe the null sender.
+public struct SMTPInboundEnvelope: Sendable, Hashable {
+    /// nil for the null reverse-path `<>` (delivery status notifications).
+    public var sender: MailboxAddress?
+    /// Every one at a domain of the inbound policy.
+    public var recipients: [MailboxAddress]
+    public var smtpUTF8: Bool
+    public var chunked: Bool
+    public var heloName: String
+    public var extendedHello: Bool
+    public var overTLS: Bool
+
+    public init(sender: MailboxAddress?, recipients: [MailboxAddress], smtpUTF8: Bool = false, chunked: Bool = false,
+                heloName: String = "", extendedHello: Bool = true, overTLS: Bool = false) {
+        self.sender = sender
+        self.recipients = recipients
+        self.smtpUTF8 = smtpUTF8
         self.chunked = chunked
         self.heloName = heloName
         self.extendedHello = extendedHello

@@ -100,6 +100,8 @@ extension SMTPReply {
     static let textLineTooLong = SMTPReply(550, "5.6.0", "Message refused: line longer than 998 octets")
     static let noFromHeader = SMTPReply(550, "5.6.0", "Message refused: exactly one parseable From: header required")
     static let commitFailed = SMTPReply(451, "4.3.0", "Error: queue file write error, try again later")
+    static let authNotOffered = SMTPReply(503, "5.5.1", "Error: authentication not enabled")
+    static let relayDenied = SMTPReply(550, "5.7.1", "Error: relay access denied")
 
     static let badBDATSize = SMTPReply(421, "4.5.4", "Error: invalid BDAT chunk size, closing connection")
     static let tooManyErrors = SMTPReply(421, "4.7.0", "Error: too many errors, closing connection")

@@ -58,6 +58,8 @@ public struct SMTPServerPolicy: Sendable {
     public var maxFutureRelease: Int64
     /// Current time in seconds since the Unix epoch (HOLDUNTIL checks, FUTURERELEASE advert).
     public var clock: @Sendable () -> Int64
+    /// Set for the inbound (port 25) listener: mail from anyone to these domains only, no AUTH.
+    public var inbound: SMTPInboundPolicy?
 
     public init(hostname: String,
                 maxMessageSize: Int = 35 * 1024 * 1024,
@@ -71,6 +73,7 @@ public struct SMTPServerPolicy: Sendable {
                 trustedUser: SMTPUserIdentity? = nil,
                 authMechanisms: [SMTPAuthMechanism] = [.plain, .login],
                 maxFutureRelease: Int64 = 7 * 24 * 3600,
+                inbound: SMTPInboundPolicy? = nil,
                 clock: @escaping @Sendable () -> Int64) {
         self.hostname = hostname
         self.maxMessageSize = maxMessageSize
@@ -85,6 +88,22 @@ public struct SMTPServerPolicy: Sendable {
         self.authMechanisms = authMechanisms
         self.maxFutureRelease = maxFutureRelease
         self.clock = clock
+        self.inbound = inbound
+    }
+}
+
+/// The inbound listener's rules (SPEC §3): any sender, the null sender included (bounces), but
+/// recipients only at our own domains (no relaying); no AUTH, no submission-only extensions.
+public struct SMTPInboundPolicy: Sendable, Hashable {
+    /// Accepted recipient domains, lower-cased.
+    public var domains: Set<String>
+
+    public init(domains: some Sequence<String>) {
+        self.domains = Set(domains.map { $0.lowercased() })
+    }
+
+    public func accepts(_ recipient: MailboxAddress) -> Bool {
+        domains.contains(recipient.domain.lowercased())
     }
 }
 

@@ -6,6 +6,9 @@
 import MailCore
 extension SMTPServerSession {
     mutating func auth(_ arguments: ArraySlice<UInt8>, into actions: inout [SMTPAction]) {
+        guard policy.inbound == nil else {
+            return refuse(.authNotOffered, reason: "AUTH on the inbound listener", junk: true, into: &actions)
+        }
         guard case .ehlo = greeting else {
             let reply: SMTPReply = greeting == nil ? .sendHeloFirst : .sendEhloFirst
             return refuse(reply, reason: "AUTH without EHLO", junk: true, into: &actions)

@@ -82,6 +82,8 @@ extension SMTPServerSession {
     var extensions: [String] {
         var lines = ["PIPELINING", "SIZE \(policy.maxMessageSize)", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES"]
         if policy.tlsAvailable && !tlsActive { lines.append("STARTTLS") }
+        // Inbound: no AUTH, and none of the submission-only extensions (DSN, MT-PRIORITY, FUTURERELEASE).
+        if policy.inbound != nil { return lines + ["CHUNKING"] }
         if tlsActive && authenticatedUser == nil && !policy.authMechanisms.isEmpty {
             lines.append("AUTH " + policy.authMechanisms.map(\.rawValue).joined(separator: " "))
         }

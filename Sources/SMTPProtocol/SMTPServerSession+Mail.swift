@@ -2,6 +2,8 @@
 // `.commit` and a refusal. Order of MAIL checks: sequence, TLS, authentication, syntax, null
 // sender, SMTPUTF8, SIZE, send-as, FUTURERELEASE. Null sender <> is refused (553 5.7.1): a
 // submitting user always sends as one of its own addresses; bounces never enter by submission.
+// Inbound mode: no TLS/AUTH requirement, <> accepted, RCPT only at the policy's domains (550 5.7.1),
+// no From: check, and end of data asks for `.deliver` instead of `.commit`.
 
 import MailCore
 
@@ -13,10 +15,12 @@ extension SMTPServerSession {
         guard transaction == nil else {
             return refuse(.nestedMail, reason: "nested MAIL", junk: true, into: &actions)
         }
-        if policy.tlsAvailable && !tlsActive && policy.trustedUser == nil {
+        let inbound = policy.inbound != nil
+        if !inbound && policy.tlsAvailable && !tlsActive && policy.trustedUser == nil {
             return refuse(.mustStartTLS, reason: "MAIL without TLS", junk: true, into: &actions)
         }
-        guard let user = submittingUser else {
+        let user = submittingUser
+        if !inbound && user == nil {
             return refuse(.authRequired, reason: "MAIL without AUTH", junk: true, into: &actions)
         }
         guard let pathStart = argumentAfter(prefix: "FROM:", in: arguments) else {
@@ -45,18 +49,25 @@ extension SMTPServerSession {
         case .failure(.badValue):
             return refuse(.badParameter, reason: "bad MAIL parameter", junk: true, into: &actions)
         }
-        guard let sender = parsed.address else {
-            return refuse(.nullSenderRefused, reason: "null sender", junk: true, into: &actions)
-        }
-        if !sender.isASCII && !parameters.smtpUTF8 {
-            return refuse(.needsSMTPUTF8, reason: "non-ASCII sender without SMTPUTF8", junk: true, into: &actions)
+        if inbound && (parameters.mtPriority != nil || parameters.holdFor != nil || parameters.holdUntil != nil) {
+            return refuse(.unsupportedParameter, reason: "submission-only MAIL parameter inbound", junk: true,
+                          into: &actions)
         }
         if let size = parameters.size, size > policy.maxMessageSize {
             return refuse(.messageTooBig, reason: "declared SIZE over limit", junk: true, into: &actions)
         }
-        guard user.maySend(as: sender) else {
-            return refuse(.senderNotOwned, reason: "sender \(sender) not allowed for \(user.name)", junk: true,
-                          into: &actions)
+        // Inbound: the null sender is how bounces arrive, and anyone may write to us.
+        if !inbound || parsed.address != nil {
+            guard let sender = parsed.address else {
+                return refuse(.nullSenderRefused, reason: "null sender", junk: true, into: &actions)
+            }
+            if !sender.isASCII && !parameters.smtpUTF8 {
+                return refuse(.needsSMTPUTF8, reason: "non-ASCII sender without SMTPUTF8", junk: true, into: &actions)
+            }
+            if let user, !user.maySend(as: sender) {
+                return refuse(.senderNotOwned, reason: "sender \(sender) not allowed for \(user.name)", junk: true,
+                              into: &actions)
+            }
         }
         var notBefore: Int64?
         if let holdFor = parameters.holdFor {
@@ -72,7 +83,7 @@ extension SMTPServerSession {
             // RFC 4865 §4: a time in the past means release at once.
             notBefore = max(holdUntil, now)
         }
-        transaction = Transaction(sender: sender, parameters: parameters, notBefore: notBefore,
+        transaction = Transaction(sender: parsed.address, parameters: parameters, notBefore: notBefore,
                                   chunkScanner: ChunkContentScanner(maxLineLength: policy.maxLineLength))
         hadSuccessfulMail = true
         reply(.senderOk, into: &actions)
@@ -112,6 +123,11 @@ extension SMTPServerSession {
         }
         if !address.isASCII && !current.parameters.smtpUTF8 {
             return refuse(.needsSMTPUTF8, reason: "non-ASCII recipient without SMTPUTF8", junk: true, into: &actions)
+        }
+        if let inbound = policy.inbound, !inbound.accepts(address) {
+            // Counted as junk: a client probing for an open relay gets the session closed.
+            return refuse(.relayDenied, reason: "recipient \(address) not at an inbound domain", junk: true,
+                          into: &actions)
         }
         let duplicate = current.recipients.contains {
             $0.address.localPart == address.localPart && $0.address.domain.lowercased() == address.domain.lowercased()
@@ -205,12 +221,24 @@ extension SMTPServerSession {
     /// End of DATA or BDAT LAST: the transaction ends here whatever the outcome.
     mutating func finishMessage(_ message: [UInt8], problem: MessageProblem?, chunked: Bool,
                                 into actions: inout [SMTPAction]) {
-        guard let current = transaction, let user = submittingUser else {
+        guard let current = transaction else {
             return refuse(.needMail, reason: "message without transaction", junk: false, into: &actions)
         }
         transaction = nil
         if let problem {
             return refuse(problem.reply, reason: "message refused: \(problem)", junk: false, into: &actions)
+        }
+        if policy.inbound != nil {
+            let envelope = SMTPInboundEnvelope(
+                sender: current.sender, recipients: current.recipients.map(\.address),
+                smtpUTF8: current.parameters.smtpUTF8, chunked: chunked, heloName: greetingName,
+                extendedHello: saidEHLO, overTLS: tlsActive)
+            actions.append(.deliver(envelope, message: message))
+            mode = .awaitingCommit
+            return
+        }
+        guard let user = submittingUser, let sender = current.sender else {
+            return refuse(.needMail, reason: "message without a submitting user", junk: false, into: &actions)
         }
         switch MessageHeaders.fromAddresses(in: message) {
         case .missing, .multiple, .unparseable:
@@ -223,7 +251,7 @@ extension SMTPServerSession {
             }
         }
         let envelope = SMTPEnvelope(
-            sender: current.sender, recipients: current.recipients, declaredSize: current.parameters.size,
+            sender: sender, recipients: current.recipients, declaredSize: current.parameters.size,
             body: current.parameters.body, smtpUTF8: current.parameters.smtpUTF8,
             dsnReturn: current.parameters.dsnReturn, envelopeID: current.parameters.envelopeID,
             mtPriority: current.parameters.mtPriority, notBefore: current.notBefore,

@@ -27,7 +27,8 @@ public struct SMTPServerSession: Sendable {
     }
 
     struct Transaction {
-        var sender: MailboxAddress
+        /// nil only for the null sender, which only the inbound mode accepts.
+        var sender: MailboxAddress?
         var parameters: MailParameters
         var notBefore: Int64?
         var recipients: [SMTPRecipient] = []

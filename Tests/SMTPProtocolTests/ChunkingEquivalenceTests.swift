@@ -1,5 +1,5 @@
 // The same transcript fed all at once, byte by byte and in odd chunk sizes yields the same action
-// sequence; and a fuzz run: 10,000 random byte strings over the SMTP alphabet never crash, never
+// sequence; and a fuzz run (submission and inbound policies): 10,000 random byte strings over the SMTP alphabet never crash, never
 // produce output after .close, every reply is well-formed, and chunking never changes the output.
 
 import Testing
@@ -38,7 +38,8 @@ private func randomInput(_ random: inout SplitMix64) -> [UInt8] {
     let alphabet = bytes("\r\n\r\n. :<>@=\"\\AMLTXZ0129ab") + [0, 0xC3, 0xA5, 0x80]
     let words = ["EHLO x\r\n", "HELO x\r\n", "MAIL FROM:<alice@example.test>\r\n", "RCPT TO:<b@example.org>\r\n",
                  "DATA\r\n", "BDAT 5\r\n", "BDAT 3 LAST\r\n", "\r\n.\r\n", "RSET\r\n", "AUTH PLAIN \(plainAlice)\r\n",
-                 "AUTH LOGIN\r\n", "*\r\n", "STARTTLS\r\n", "From: alice@example.test\r\n\r\n", "NOOP\r\n"]
+                 "AUTH LOGIN\r\n", "*\r\n", "STARTTLS\r\n", "From: alice@example.test\r\n\r\n", "NOOP\r\n",
+                 "MAIL FROM:<>\r\n", "RCPT TO:<alice@example.test>\r\n"]
     var out: [UInt8] = []
     let length = Int(random.next() % 200)
     while out.count < length {
@@ -61,7 +62,7 @@ private func wellFormed(_ actions: [SMTPAction]) -> Bool {
         case .send(let data):
             guard data.count >= 5, data.suffix(2) == [13, 10], data.prefix(3).allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
             else { return false }
-        case .startTLS, .authenticate, .authenticationResponse, .authenticationCancelled, .commit, .log:
+        case .startTLS, .authenticate, .authenticationResponse, .authenticationCancelled, .commit, .deliver, .log:
             break
         }
     }
@@ -74,8 +75,9 @@ private func wellFormed(_ actions: [SMTPAction]) -> Bool {
         var failures = 0
         for round in 0..<10_000 {
             let input = randomInput(&random)
-            let policy = makePolicy(implicitTLS: round % 3 != 0, trusted: round % 5 == 0 ? appUser : nil,
-                                    maxMessageSize: 300, maxRecipients: 3, maxJunk: 5)
+            let policy = round % 4 == 3 ? inboundPolicy(maxRecipients: 3, maxJunk: 5)
+                : makePolicy(implicitTLS: round % 3 != 0, trusted: round % 5 == 0 ? appUser : nil,
+                             maxMessageSize: 300, maxRecipients: 3, maxJunk: 5)
             let whole = transcript([.clientBytes(input), .tlsUp, .clientBytes(input)], policy: policy)
             let chunk = Int(random.next() % 13) + 1
             let pieces = transcript([.clientBytes(input), .tlsUp, .clientBytes(input)], policy: policy, chunkSize: chunk)

@@ -39,6 +39,7 @@ struct SessionDriver {
     var session: SMTPServerSession
     var actions: [SMTPAction] = []
     var commits: [(envelope: SMTPEnvelope, message: [UInt8])] = []
+    var deliveries: [(envelope: SMTPInboundEnvelope, message: [UInt8])] = []
     var commitFails = false
     private var loginStep = 0
     private var loginUser: [UInt8] = []
@@ -81,6 +82,14 @@ struct SessionDriver {
                 } else {
                     queueCounter += 1
                     handle(session.messageCommitted(queueID: "Q\(queueCounter)"))
+                }
+            case .deliver(let envelope, let message):
+                deliveries.append((envelope, message))
+                if commitFails {
+                    handle(session.messageCommitFailed("database down"))
+                } else {
+                    queueCounter += 1
+                    handle(session.messageCommitted(queueID: "I\(queueCounter)"))
                 }
             case .authenticate(let mechanism, let initial):
                 handle(session.authenticationFinished(sasl(mechanism, initial)))

@@ -358,3 +358,69 @@ threading.Event().wait()
     proc.wait(timeout=10)
 
 
+
+
+@pytest.fixture
+def saving_upstream(tmp_path):
+    """A plain aiosmtpd upstream (no TLS, no AUTH: an smtp+plain:// account) that accepts
+    everything and writes each message to tmp_path/upstream/N.eml, with its envelope recipients
+    in N.rcpt. Yields (port, directory)."""
+    port = free_port()
+    received = tmp_path / "upstream"
+    received.mkdir()
+    script = tmp_path / "saving_upstream.py"
+    script.write_text(f"""
+import threading
+from aiosmtpd.controller import Controller
+
+class Handler:
+    count = 0
+    async def handle_DATA(self, server, session, envelope):
+        Handler.count += 1
+        base = "{received}/%d" % Handler.count
+        with open(base + ".eml.tmp", "wb") as out:
+            out.write(envelope.original_content or envelope.content)
+        with open(base + ".rcpt", "w") as out:
+            out.write("\\n".join(envelope.rcpt_tos))
+        import os
+        os.rename(base + ".eml.tmp", base + ".eml")
+        return "250 2.0.0 Ok: queued as UP%d" % Handler.count
+
+controller = Controller(Handler(), hostname="127.0.0.1", port={port})
+controller.start()
+threading.Event().wait()
+""")
+    proc = subprocess.Popen(["/usr/bin/python3", str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port)
+    yield port, received
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def inbound_config(ports, upstream_port, extra=""):
+    """basic_config plus an account relaying to `upstream_port` (plain), a user "app" (password
+    "secret") sending through it, and an inbound listener on ports[4] for example.test."""
+    return basic_config(ports, extra=f"""
+[[account]]
+name = "relay"
+address = "relay@example.test"
+send_as = ["*@example.test"]
+smtp = "smtp+plain://127.0.0.1:{upstream_port}"
+
+[[user]]
+name = "app"
+password_hash = "$6$saltsaltsalt$PMWE8DTlam1JU37Piyk43bHcMxTJq6sgu5DKB0/tGPjanN35jcY68QkpDfPFUGPWX5uCxIQkSPzMmqEiVNgts."
+send_as = ["*@example.test"]
+accounts = ["relay"]
+
+[inbound]
+listen = ["127.0.0.1:{ports[4]}"]
+domains = ["example.test"]
+{extra}
+""")
+
+
+def swaks(port, *args, timeout=60):
+    """swaks against 127.0.0.1:port; returns the CompletedProcess (output in stdout)."""
+    return subprocess.run(["swaks", "--server", f"127.0.0.1:{port}", "--timeout", "20", *args],
+                          capture_output=True, text=True, timeout=timeout)

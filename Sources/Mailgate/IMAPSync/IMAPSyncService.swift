@@ -30,12 +30,14 @@ final class IMAPSyncService: DrainableSession {
     private var draining = false
     private var onDrained: (() -> Void)?
 
-    init(reactor: Reactor, pool: PGPool, databaseURL: String, config: MailgateConfig) {
+    /// `unsubscribeKey` verifies the tokens of mailto unsubscribes found in the mailboxes.
+    init(reactor: Reactor, pool: PGPool, databaseURL: String, config: MailgateConfig,
+         unsubscribeKey: @escaping () -> [UInt8]?) {
         self.reactor = reactor
         self.pool = pool
         self.databaseURL = databaseURL
         self.config = config
-        ingest = IngestStore(pool: pool)
+        ingest = IngestStore(pool: pool, unsubscribeKey: unsubscribeKey)
     }
 
     /// The accounts this node should sync (when it gets their locks).

@@ -5,6 +5,8 @@
 // a reply) or creates one, and records what a bounce, complaint or receipt says
 // (BounceRecorder) — all in one transaction. Messages we relayed that it refers
 // to are stored first from email_queue, so replies join the thread of our mail.
+// A mail to an unsubscribe address whose subject holds a valid token (RFC 2369
+// mailto) suppresses that recipient for that sender, in the same transaction.
 import Bounce
 import MIME
 import Postgres
@@ -19,6 +21,8 @@ struct PendingMessage {
     var uid: Int64?
     var direction: IngestDirection
     var queueID: String?
+    /// Set when this is a mailto unsubscribe with a token that verified.
+    var unsubscribe: UnsubscribeRequest? = nil
 
     var reportType: String? { report.type.column }
 
@@ -49,16 +53,30 @@ struct StoredMessage {
 
 public final class IngestStore {
     let pool: PGPool
+    /// Verifies tokens of mailto unsubscribes; nil: such mail is stored like any other.
+    let unsubscribeKey: () -> [UInt8]?
 
-    public init(pool: PGPool) { self.pool = pool }
+    public convenience init(pool: PGPool) { self.init(pool: pool, unsubscribeKey: { nil }) }
+
+    init(pool: PGPool, unsubscribeKey: @escaping () -> [UInt8]?) {
+        self.pool = pool
+        self.unsubscribeKey = unsubscribeKey
+    }
 
     /// Stores `raw` as read from `account` (and `folder`/`uid` when it came from IMAP). Fails only when
     /// PostgreSQL does; a concurrent ingest of the same message is retried once and then reads as a duplicate.
+    /// `envelopeRecipients` (inbound SMTP) count as recipients when looking for an unsubscribe address.
     public func ingest(raw: [UInt8], account: String, folder: String?, uid: Int64?, direction: IngestDirection,
+                       envelopeRecipients: [String] = [],
                        completion: @escaping (Result<IngestOutcome, PGError>) -> Void) {
         let parsed = MIMEParser.parse(raw)
-        let message = PendingMessage(raw: raw, facts: MessageAnalysis.facts(parsed), report: BounceClassifier.classify(raw),
+        var message = PendingMessage(raw: raw, facts: MessageAnalysis.facts(parsed), report: BounceClassifier.classify(raw),
                                      account: account, folder: folder, uid: uid, direction: direction, queueID: nil)
+        if direction == .inbound, let key = unsubscribeKey() {
+            let addressed = message.facts.participants.filter { $0.role == .to || $0.role == .cc }.map(\.address)
+            message.unsubscribe = UnsubscribeToken.request(inMailTo: addressed + envelopeRecipients,
+                                                           subject: message.facts.subject, key: key)
+        }
         attempt(message, retries: 1, completion: completion)
     }
 
@@ -121,11 +139,23 @@ final class IngestTransaction {
                                                 duplicate: stored.duplicate, newThread: stored.newThread,
                                                 reportType: message.reportType, events: [], relayedStored: 0)
                     guard !stored.duplicate else { return done(.success(outcome)) }
-                    BounceRecorder(connection: connection).record(message) { recorded in
-                        done(recorded.map { events in
+                    BounceRecorder(connection: connection).record(message) { [self] recorded in
+                        switch recorded {
+                        case .failure(let error):
+                            done(.failure(error))
+                        case .success(let events):
                             outcome.events = events
-                            return outcome
-                        })
+                            guard let request = message.unsubscribe else { return done(.success(outcome)) }
+                            let statement = UnsubscribeSQL.unsubscribe(request, via: "mailto")
+                            connection.query(statement.sql, statement.params) { result in
+                                done(result.map { rows in
+                                    outcome.events.append(IngestedEvent(
+                                        recipient: request.recipient, event: "unsubscribed", reason: "unsubscribe",
+                                        status: nil, queueID: nil, sendID: nil, suppressed: rows.count > 0))
+                                    return outcome
+                                })
+                            }
+                        }
                     }
                 }
             }

@@ -12,6 +12,7 @@ import SMTPProtocol
 enum SessionProtocol: String, CaseIterable {
     case submission
     case imap
+    case inbound
 }
 
 /// A relayed recipient's fate for one attempt.

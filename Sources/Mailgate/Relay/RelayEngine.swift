@@ -10,6 +10,8 @@
 // account with no room makes the message wait, at no attempt's cost, until the
 // window that binds opens. Failures of the account (login, provider rate or
 // quota, unreachable) pause it and send the message back at once for another.
+// Bulk mail without its own List-Unsubscribe leaves one recipient per
+// transaction, each with its own signed unsubscribe links (UnsubscribeLinks).
 import Config
 import Glibc
 import Logging
@@ -54,6 +56,8 @@ final class RelayEngine: DrainableSession {
     private var jobs: [ObjectIdentifier: Job] = [:]
     private var draining = false
     private var onDrained: (() -> Void)?
+    /// Signs the List-Unsubscribe links of bulk mail; nil: no links are added.
+    var unsubscribeLinks: UnsubscribeLinks?
 
     init(reactor: Reactor, pool: PGPool, databaseURL: String, config: MailgateConfig) {
         self.reactor = reactor
@@ -213,9 +217,14 @@ final class RelayEngine: DrainableSession {
                 // The lease expires and another pass takes the recipients again.
                 return self.jobFinished()
             }
-            let job = Job(message: message, recipients: recipients)
-            job.claimedAt = claimedAt
-            self.route(job)
+            // Per-recipient links need a transaction per recipient.
+            let parts = recipients.count > 1 && self.needsUnsubscribeLinks(message) ? recipients.map { [$0] } : [recipients]
+            self.jobsInFlight += parts.count - 1
+            for part in parts {
+                let job = Job(message: message, recipients: part)
+                job.claimedAt = claimedAt
+                self.route(job)
+            }
         }
     }
 
@@ -338,9 +347,25 @@ final class RelayEngine: DrainableSession {
         job.sent = true
         session.send(SMTPClientMessage(sender: message.sender.isEmpty ? nil : Self.mailbox(message.sender),
                                        recipients: recipients,
-                                       content: message.message, requiresSMTPUTF8: message.smtpUTF8,
+                                       content: content(of: job), requiresSMTPUTF8: message.smtpUTF8,
                                        dsnReturn: message.dsnReturn.flatMap(DSNReturn.init(rawValue:)),
                                        envelopeID: message.envelopeID))
+    }
+
+    private func needsUnsubscribeLinks(_ message: RelayMessage) -> Bool {
+        unsubscribeLinks?.key != nil && message.priority == .bulk && !message.sender.isEmpty
+            && !ListUnsubscribeHeaders.present(in: message.message)
+    }
+
+    /// The bytes that go upstream: the queued message, plus List-Unsubscribe for bulk mail to one recipient.
+    private func content(of job: Job) -> [UInt8] {
+        let message = job.message
+        guard job.recipients.count == 1, let recipient = job.recipients.first, needsUnsubscribeLinks(message),
+              let links = unsubscribeLinks?.links(sender: message.sender, recipient: recipient.recipient,
+                                                  account: job.account),
+              let withLinks = ListUnsubscribeHeaders.adding(to: message.message, mailto: links.mailto, https: links.https)
+        else { return message.message }
+        return withLinks
     }
 
     private func handle(_ event: UpstreamSession.Event, from session: UpstreamSession) {

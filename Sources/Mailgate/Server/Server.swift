@@ -31,9 +31,14 @@ public final class Server {
     private let imapSync: IMAPSyncService
     private var metrics: MetricsServer?
     private var stopping = false
+    private let unsubscribeLinks: UnsubscribeLinks
+    private var unsubscribe: UnsubscribeServer?
+    private let inbound: InboundDelivery
 
-    private init(reactor: Reactor, config: MailgateConfig, tls: TLSServerContextHolder?, databaseURL: String) {
+    private init(reactor: Reactor, config: MailgateConfig, tls: TLSServerContextHolder?, databaseURL: String,
+                 unsubscribeLinks: UnsubscribeLinks) {
         self.reactor = reactor
+        self.unsubscribeLinks = unsubscribeLinks
         self.config = config
         self.tls = tls
         database = PGPool(reactor: reactor, url: databaseURL, size: config.database.poolSize)
@@ -46,7 +51,13 @@ public final class Server {
         relay = RelayEngine(reactor: reactor, pool: database, databaseURL: databaseURL, config: config)
         watch = AccountWatch(reactor: reactor, pool: database, config: config)
         retention = RetentionJob(reactor: reactor, pool: database, retention: config.retention)
-        imapSync = IMAPSyncService(reactor: reactor, pool: database, databaseURL: databaseURL, config: config)
+        imapSync = IMAPSyncService(reactor: reactor, pool: database, databaseURL: databaseURL, config: config,
+                                   unsubscribeKey: { [unowned unsubscribeLinks] in unsubscribeLinks.key })
+        relay.unsubscribeLinks = unsubscribeLinks
+        inbound = InboundDelivery(pool: database, config: config, unsubscribeKey: { [unowned unsubscribeLinks] in
+            unsubscribeLinks.key
+        })
+        submission.inbound = inbound
         submission.tlsContext = { [unowned self] in self.tls?.current }
         imap.tlsContext = { [unowned self] in self.tls?.current }
     }
@@ -82,8 +93,16 @@ public final class Server {
             Standard.error("\(config.path): [tls] \(error)")
             return 1
         }
+        let links: UnsubscribeLinks
         do {
-            let server = Server(reactor: try Reactor(), config: config, tls: tls, databaseURL: databaseURL)
+            links = try UnsubscribeLinks(config: config)
+        } catch {
+            Standard.error("\(config.path): [unsubscribe] \(error)")
+            return 1
+        }
+        do {
+            let server = Server(reactor: try Reactor(), config: config, tls: tls, databaseURL: databaseURL,
+                                unsubscribeLinks: links)
             return server.serve()
         } catch {
             Logger(label: "server").critical("cannot start", metadata: ["error": "\(error)"])
@@ -114,6 +133,7 @@ public final class Server {
         groups = makeGroups()
         metrics = MetricsServer(reactor: reactor, pool: database, config: { [unowned self] in self.config },
                                 listenersProblem: { [unowned self] in self.listenersNotOpen() })
+        unsubscribe = UnsubscribeServer(reactor: reactor, pool: database, links: unsubscribeLinks)
         let failures = applyListeners()
         guard failures.isEmpty else {
             for failure in failures { logger.critical("cannot listen", metadata: ["error": "\(failure)"]) }
@@ -128,10 +148,14 @@ public final class Server {
                 return 1
             }
         }
-        relay.start(registry: sessions)
         watch.start()
         retention.start(firstAfter: min(.seconds(60), config.retention.interval))
         imapSync.start(registry: sessions)
+        // Bulk mail must not leave before its unsubscribe links can be signed.
+        unsubscribeLinks.loadStoredKey(pool: database, reactor: reactor) { [unowned self] in
+            guard !self.draining else { return }
+            self.relay.start(registry: self.sessions)
+        }
         logger.info("serving", metadata: ["config": "\(config.path)", "pid": "\(getpid())"])
         reactor.run()
         logger.info("stopped")
@@ -152,16 +176,21 @@ public final class Server {
             ListenerGroup(name: "imap-tls", reactor: reactor, logger: logger) { [unowned self] in
                 self.accept($0, service: .imap(implicitTLS: true))
             },
+            ListenerGroup(name: "inbound", reactor: reactor, logger: logger) { [unowned self] in
+                self.accept($0, service: .inbound)
+            },
         ]
     }
 
     private func listenerSpecs(_ config: MailgateConfig) -> [[SocketAddressSpec]] {
-        [config.submission.listen, config.submission.listenTLS, config.imap.listen, config.imap.listenTLS]
+        [config.submission.listen, config.submission.listenTLS, config.imap.listen, config.imap.listenTLS,
+         config.inbound.listen]
     }
 
     private func applyListeners() -> [String] {
         zip(groups, listenerSpecs(config)).flatMap { group, specs in group.update(to: specs) }
-            + [metrics?.update(to: config.metrics?.listen)].compactMap { $0 }
+            + [metrics?.update(to: config.metrics?.listen), unsubscribe?.update(to: config.unsubscribe?.listen)]
+                .compactMap { $0 }
     }
 
     /// For /health: the configured listeners that are not open, or nil when all are.
@@ -175,6 +204,7 @@ public final class Server {
     private enum Service {
         case submission(implicitTLS: Bool)
         case imap(implicitTLS: Bool)
+        case inbound
     }
 
     private func accept(_ connection: Connection, service: Service) {
@@ -184,6 +214,8 @@ public final class Server {
             submission.accept(connection, implicitTLS: implicitTLS)
         case .imap(let implicitTLS):
             imap.accept(connection, implicitTLS: implicitTLS)
+        case .inbound:
+            submission.acceptInbound(connection)
         }
     }
 
@@ -211,6 +243,12 @@ public final class Server {
             watch.reload(newConfig)
             retention.reload(newConfig.retention)
             imapSync.reload(newConfig)
+            inbound.reload(newConfig)
+            do {
+                try unsubscribeLinks.reload(newConfig)
+            } catch {
+                logger.error("unsubscribe key refused: the old one stays in force", metadata: ["error": "\(error)"])
+            }
             for failure in applyListeners() { logger.error("cannot listen", metadata: ["error": "\(failure)"]) }
             logger.info("reloaded", metadata: ["config": "\(config.path)"])
         }
@@ -240,6 +278,7 @@ public final class Server {
         draining = true
         for group in groups { group.closeAll() }
         metrics?.close()
+        unsubscribe?.close()
         logger.info("draining", metadata: ["signal": "\(signal)", "sessions": "\(sessions.count)",
                                            "deadline": "\(DurationText.render(config.server.drainTimeout))"])
         watch.stop()

@@ -2,8 +2,10 @@
 // config into per-connection policies (trusted networks, limits, users), caps
 // connections per client address, throttles failed logins per address, routes
 // SASL answers from the SASL thread back to their session, and hands accepted
-// messages to the queue writer. `reload` swaps in a new config; sessions
-// already open keep the policy they started with.
+// messages to the queue writer. The inbound listener runs the same sessions in
+// the machine's inbound mode (no AUTH, recipients only at [inbound] domains,
+// [submission] limits) and hands its messages to `inbound` (ingestion) instead.
+// `reload` swaps in a new config; sessions already open keep their policy.
 import Auth
 import Config
 import Glibc
@@ -30,10 +32,13 @@ final class SubmissionService {
     let reactor: Reactor
     let sasl: SASLServer
     let queue: QueueWriter
+    /// Where the inbound listener's messages go; nil when no inbound listener is served.
+    var inbound: InboundDelivery?
     /// The certificate new TLS sessions use (swapped on reload); nil when none is configured.
     var tlsContext: () -> TLSServerContext? = { nil }
     private let registry: SessionRegistry
     private let logger = Logger(label: "submission")
+    private let inboundLogger = Logger(label: "inbound")
     private var config: MailgateConfig
     private(set) var settings: Settings
     private var users: [String: SMTPUserIdentity] = [:]
@@ -86,6 +91,20 @@ final class SubmissionService {
     // MARK: Connections
 
     func accept(_ connection: Connection, implicitTLS: Bool) {
+        open(connection, policy: policy(for: connection.peer, implicitTLS: implicitTLS), kind: .submission)
+    }
+
+    /// A connection to the inbound (port 25) listener.
+    func acceptInbound(_ connection: Connection) {
+        var policy = policy(for: connection.peer, implicitTLS: false)
+        policy.trustedUser = nil
+        policy.authMechanisms = []
+        policy.inbound = SMTPInboundPolicy(domains: config.inbound.domains)
+        open(connection, policy: policy, kind: .inbound)
+    }
+
+    private func open(_ connection: Connection, policy: SMTPServerPolicy, kind: SessionProtocol) {
+        let logger = kind == .inbound ? inboundLogger : self.logger
         let address = connection.peer.bytes
         let open = connectionsPerAddress[address, default: 0]
         guard open < settings.maxConnectionsPerAddress else {
@@ -97,14 +116,13 @@ final class SubmissionService {
             return
         }
         connectionsPerAddress[address] = open + 1
-        let session = SubmissionSession(connection: connection, service: self,
-                                        policy: policy(for: connection.peer, implicitTLS: implicitTLS), logger: logger)
+        let session = SubmissionSession(connection: connection, service: self, policy: policy, logger: logger)
         let key = nextKey
         nextKey += 1
         sessions[key] = session
         keys[ObjectIdentifier(session)] = key
         registry.add(session)
-        MailgateMetrics.sessionOpened(.submission)
+        MailgateMetrics.sessionOpened(kind)
         session.start()
     }
 
@@ -120,7 +138,7 @@ final class SubmissionService {
     func sessionEnded(_ session: SubmissionSession) {
         if let key = keys.removeValue(forKey: ObjectIdentifier(session)) {
             sessions[key] = nil
-            MailgateMetrics.sessionClosed(.submission)
+            MailgateMetrics.sessionClosed(session.isInbound ? .inbound : .submission)
         }
         let address = session.connection.peer.bytes
         if let open = connectionsPerAddress[address] {

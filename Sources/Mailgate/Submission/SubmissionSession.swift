@@ -1,6 +1,7 @@
-// One submission connection: the pure SMTPServerSession driven by the reactor.
-// It executes the machine's actions in order (write, STARTTLS, SASL steps on
-// the SASL thread, commit through the queue writer) and answers each awaited
+// One submission or inbound connection: the pure SMTPServerSession driven by
+// the reactor. It executes the machine's actions in order (write, STARTTLS, SASL
+// steps on the SASL thread, commit through the queue writer, inbound messages
+// through ingestion) and answers each awaited
 // action with its event. While the machine waits for an event the socket is
 // not read, so a pipelining client cannot make us hold more than the kernel's
 // buffer. Timers: idle (re-armed lazily from the last activity, so a busy
@@ -16,6 +17,8 @@ final class SubmissionSession: DrainableSession {
     private unowned let service: SubmissionService
     private var machine: SMTPServerSession
     private let implicitTLS: Bool
+    /// Runs the machine's inbound mode (the [inbound] listener).
+    let isInbound: Bool
     private var tls: TLSStreamLayer?
     private var saslSession: UInt64?
     private var lastActivity: UInt64
@@ -32,6 +35,7 @@ final class SubmissionSession: DrainableSession {
         self.service = service
         self.machine = SMTPServerSession(policy: policy)
         self.implicitTLS = policy.implicitTLS
+        self.isInbound = policy.inbound != nil
         self.lastActivity = service.reactor.now
         self.logger = logger
         self.logger[metadataKey: "client"] = "\(connection.peer.host)"
@@ -106,6 +110,8 @@ final class SubmissionSession: DrainableSession {
                 saslSession = nil
             case .commit(let envelope, let message):
                 commit(envelope, message)
+            case .deliver(let envelope, let message):
+                deliver(envelope, message)
             case .close:
                 connection.closeAfterFlush()
             case .log(let event):
@@ -197,6 +203,25 @@ final class SubmissionSession: DrainableSession {
                 self.perform(self.machine.messageCommitted(queueID: queueID))
             case .failure(let error):
                 self.perform(self.machine.messageCommitFailed("\(error)"))
+            }
+        }
+    }
+
+    /// An inbound message: ingested (threads, bounces, suppression) before the 250.
+    private func deliver(_ envelope: SMTPInboundEnvelope, _ message: [UInt8]) {
+        guard let inbound = service.inbound else { return perform(machine.messageCommitFailed("no ingestion")) }
+        let id = QueueWriter.makeQueueID()
+        let context = ReceivedContext(clientAddress: connection.peer.host, tlsVersion: tls?.session.protocolVersion,
+                                      tlsCipher: tls?.session.cipherName)
+        let received = MessagePreparer.receivedHeader(inbound: envelope, context: context,
+                                                      hostname: machine.policy.hostname, id: id,
+                                                      date: machine.policy.clock())
+        inbound.deliver(Array(received.utf8) + message, envelope: envelope, id: id, logger: logger) { [weak self] result in
+            guard let self, !self.connection.isClosed else { return }
+            self.lastActivity = self.service.reactor.now
+            switch result {
+            case .success: self.perform(self.machine.messageCommitted(queueID: id))
+            case .failure(let error): self.perform(self.machine.messageCommitFailed("\(error)"))
             }
         }
     }
