@@ -21,20 +21,9 @@ HASH = "$6$saltsaltsalt$PMWE8DTlam1JU37Piyk43bHcMxTJq6sgu5DKB0/tGPjanN35jcY68Qkp
 
 
 @pytest.fixture
-def sink(tmp_path):
+def sink(smtp_sink_factory):
     """Postfix's smtp-sink on a free port, dumping each message to a file."""
-    port = free_port()
-    # smtp-sink writes as the postfix user, who cannot enter pytest's private tmp_path.
-    dumps = Path(tempfile.mkdtemp(prefix="mailgate-sink-"))
-    dumps.chmod(0o755)
-    shutil.chown(dumps, "postfix")
-    proc = subprocess.Popen(["smtp-sink", "-u", "postfix", "-d", f"{dumps}/%H%M%S.", f"127.0.0.1:{port}", "64"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port)
-    yield port, dumps
-    proc.terminate()
-    proc.wait(timeout=10)
-    shutil.rmtree(dumps, ignore_errors=True)
+    return smtp_sink_factory()
 
 
 def relay_config(ports, upstream_port, limits="", extra=""):
