@@ -11,7 +11,7 @@ import Postgres
 struct QueueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue", abstract: "Inspect and manage the relay queue (like mailq and postsuper).",
-        subcommands: [List.self, Show.self, Retry.self, Hold.self, Release.self, Delete.self])
+        subcommands: [List.self, Show.self, Retry.self, Hold.self, Release.self, Delete.self, ClaimProbe.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -424,3 +424,33 @@ def swaks(port, *args, timeout=60):
     """swaks against 127.0.0.1:port; returns the CompletedProcess (output in stdout)."""
     return subprocess.run(["swaks", "--server", f"127.0.0.1:{port}", "--timeout", "20", *args],
                           capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def smtp_sink_factory():
+    """Starts Postfix's smtp-sink on free ports: make(*options) returns (port, dumps), each
+    message dumped to a file of its own under `dumps` (-d). All are stopped afterwards."""
+    started = []
+
+    def make(*options):
+        port = free_port()
+        # smtp-sink writes as the postfix user, who cannot enter pytest's private tmp_path.
+        dumps = Path(tempfile.mkdtemp(prefix="mailgate-sink-"))
+        dumps.chmod(0o755)
+        shutil.chown(dumps, "postfix")
+        proc = subprocess.Popen(["smtp-sink", "-u", "postfix", *options, "-d", f"{dumps}/%H%M%S.",
+                                 f"127.0.0.1:{port}", "64"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started.append((proc, dumps))
+        wait_for_port(port)
+        return port, dumps
+
+    yield make
+    for proc, dumps in started:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(dumps, ignore_errors=True)
+
+
+def sink_messages(dumps):
+    """The messages an smtp-sink dumped so far, as file paths."""
+    return [p for p in dumps.rglob("*") if p.is_file()]

@@ -4,6 +4,7 @@ answers per recipient), within each account's limits even with two nodes on
 one database, and every recipient's outcome is a row in email_sends and
 email_events."""
 import os
+import re
 import shutil
 import smtplib
 import ssl
@@ -14,27 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from conftest import basic_config, free_port, free_ports, pki_dir, psql, psql_bytes, wait_for_port, wait_until
+from conftest import (PSQL, basic_config, free_port, free_ports, pki_dir, psql, psql_bytes, run, wait_for_port,
+                      wait_until)
 
 PASSWORD = "secret"
 HASH = "$6$saltsaltsalt$PMWE8DTlam1JU37Piyk43bHcMxTJq6sgu5DKB0/tGPjanN35jcY68QkpDfPFUGPWX5uCxIQkSPzMmqEiVNgts."
 
 
 @pytest.fixture
-def sink(tmp_path):
+def sink(smtp_sink_factory):
     """Postfix's smtp-sink on a free port, dumping each message to a file."""
-    port = free_port()
-    # smtp-sink writes as the postfix user, who cannot enter pytest's private tmp_path.
-    dumps = Path(tempfile.mkdtemp(prefix="mailgate-sink-"))
-    dumps.chmod(0o755)
-    shutil.chown(dumps, "postfix")
-    proc = subprocess.Popen(["smtp-sink", "-u", "postfix", "-d", f"{dumps}/%H%M%S.", f"127.0.0.1:{port}", "64"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port)
-    yield port, dumps
-    proc.terminate()
-    proc.wait(timeout=10)
-    shutil.rmtree(dumps, ignore_errors=True)
+    return smtp_sink_factory()
 
 
 def relay_config(ports, upstream_port, limits="", extra=""):
@@ -347,3 +338,20 @@ def test_sigkill_in_the_middle_of_relaying_loses_nothing(mailgate_factory, migra
         sink.terminate()
         sink.wait(timeout=10)
         shutil.rmtree(dumps, ignore_errors=True)
+
+
+def test_claim_probe_claims_what_a_pass_would_and_leaves_the_queue_as_it_was(migrated_database):
+    # bench/relay's seed: 30 due normal-class recipients, then 100 the claim must skip or share
+    # (FUTURERELEASE, retries, held, due bulk-class).
+    seed = Path(__file__).resolve().parents[2] / "bench/relay/seed-claim.sql"
+    for first, count, mode in ((1, 30, "due"), (31, 100, "background")):
+        subprocess.run([PSQL, migrated_database, "-Xq", "-v", f"first={first}", "-v", f"count={count}",
+                        "-v", f"mode={mode}", "-f", str(seed)], check=True, capture_output=True, timeout=60)
+    before = psql(migrated_database, "SELECT status, count(*) FROM email_sends GROUP BY 1 ORDER BY 1")
+    result = run("queue", "claim-probe", "--slots", "20", "--rounds", "3",
+                 env=dict(os.environ, MAILGATE_DATABASE_URL=migrated_database))
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"claim_probe slots=20 rounds=3 claimed=20 median_us=\d+ p90_us=\d+ min_us=\d+\n",
+                        result.stdout), result.stdout
+    assert psql(migrated_database, "SELECT status, count(*) FROM email_sends GROUP BY 1 ORDER BY 1") == before
+    assert psql(migrated_database, "SELECT count(*) FROM email_sends WHERE lease_owner IS NOT NULL") == [["0"]]

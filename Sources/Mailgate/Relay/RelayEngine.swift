@@ -132,37 +132,28 @@ final class RelayEngine: DrainableSession {
         passRunning = true
         let slots = capacity - jobsInFlight
         let generations = accounts.mapValues(\.pauseGeneration)
-        pool.batch([RelayStore.reclaimExpiredLeases, RelayStore.readyCounts(limit: max(slots, 1)),
-                    RelayStore.openCounters, RelayStore.secondsUntilNextDue,
-                    AccountStateStore.recordedStates]) { [weak self] result in
+        pool.batch(RelayStore.passStatements(slots: slots)) { [weak self] result in
             guard let self else { return }
-            switch result {
+            switch result.flatMap({ results in
+                RelayStore.PassResults(results).map { .success($0) }
+                    ?? .failure(PGError(.unsupported, "expected five results"))
+            }) {
             case .failure(let error):
                 self.logger.error("relay pass failed", metadata: ["error": "\(error)"])
                 self.endPass(nextIn: .seconds(5))
-            case .success(let results):
-                self.counters = RelayStore.counters(results[2])
+            case .success(let pass):
+                self.counters = pass.counters
                 let now = UTCInstant.now
-                self.adopt(results[4].rows.compactMap { RecordedAccountState.read($0, now: now) }, generations: generations)
-                let nextDue = results[3].first?.double(0).map { Duration.milliseconds(Int64(max(0, $0) * 1000)) }
-                guard slots > 0 else { return self.endPass(nextIn: nextDue) }
-                var ready: [MessagePriority: Int] = [:]
-                for row in results[1].rows {
-                    if let column = row.int(0), let priority = MessagePriority(queueColumnValue: Int16(column)),
-                       let count = row.int(1), count > 0 {
-                        ready[priority] = count
-                    }
-                }
-                let allocation = self.scheduler.allocate(slots: slots, ready: ready)
-                self.claim(allocation, nextDue: nextDue)
+                self.adopt(pass.accountStates.compactMap { RecordedAccountState.read($0, now: now) }, generations: generations)
+                guard slots > 0 else { return self.endPass(nextIn: pass.nextDue) }
+                let allocation = self.scheduler.allocate(slots: slots, ready: pass.ready)
+                self.claim(allocation, nextDue: pass.nextDue)
             }
         }
     }
 
     private func claim(_ allocation: PriorityAllocation, nextDue: Duration?) {
-        let claims = allocation.ordered.filter { $0.slots > 0 }.map {
-            RelayStore.claim(priority: $0.priority, limit: $0.slots, node: node, lease: config.relay.lease)
-        }
+        let claims = RelayStore.claimStatements(allocation, node: node, lease: config.relay.lease)
         guard !claims.isEmpty else { return endPass(nextIn: nextDue) }
         // A lease forgotten in a crash only lets the message be claimed again: not worth an fsync
         // that the submissions waiting for their 250 would queue behind.

@@ -49,6 +49,43 @@ enum RecipientUpdate {
 }
 
 enum RelayStore {
+    /// What every relay pass reads first, in this order: expired leases reclaimed, per-class
+    /// readiness counts (each stopping at `slots`), the open rate counters, the seconds until
+    /// the next waiting recipient is due, and the accounts' recorded pauses (set by other nodes
+    /// and by admins). `PassResults` reads the answers.
+    static func passStatements(slots: Int) -> [PGStatement] {
+        [reclaimExpiredLeases, readyCounts(limit: max(slots, 1)), openCounters, secondsUntilNextDue,
+         AccountStateStore.recordedStates]
+    }
+
+    /// The answers to `passStatements`, in the same order.
+    struct PassResults {
+        var ready: [MessagePriority: Int] = [:]
+        var counters: [String: RateCounters] = [:]
+        var nextDue: Duration?
+        var accountStates: [PGRow] = []
+
+        init?(_ results: [PGResult]) {
+            guard results.count == 5 else { return nil }
+            for row in results[1].rows {
+                if let column = row.int(0), let priority = MessagePriority(queueColumnValue: Int16(column)),
+                   let count = row.int(1), count > 0 {
+                    ready[priority] = count
+                }
+            }
+            counters = RelayStore.counters(results[2])
+            nextDue = results[3].first?.double(0).map { Duration.milliseconds(Int64(max(0, $0) * 1000)) }
+            accountStates = results[4].rows
+        }
+    }
+
+    /// One claim per class that the scheduler gave slots, highest class first.
+    static func claimStatements(_ allocation: PriorityAllocation, node: String, lease: Duration) -> [PGStatement] {
+        allocation.ordered.filter { $0.slots > 0 }.map {
+            claim(priority: $0.priority, limit: $0.slots, node: node, lease: lease)
+        }
+    }
+
     /// Ready recipients per priority column, each count stopping at `limit`: what the scheduler
     /// needs, at a cost that does not grow with the queue.
     static func readyCounts(limit: Int) -> PGStatement {
@@ -81,11 +118,15 @@ enum RelayStore {
             """, [PGValue(node)])
     }
 
-    /// Seconds until the earliest waiting recipient is due (nil when none waits).
+    /// Seconds until the earliest waiting recipient is due (nil when none waits). One minimum per
+    /// class, each the first entry of email_sends_ready under its priority: a plain min() over
+    /// the queue cannot use that index's order and read every waiting row (180 ms with 1M queued).
     static let secondsUntilNextDue = PGStatement(
         """
-        SELECT extract(epoch FROM min(next_attempt_at) - now())
-        FROM email_sends WHERE status IN ('queued', 'deferred')
+        SELECT extract(epoch FROM min(due) - now())
+        FROM (SELECT (SELECT min(next_attempt_at) FROM email_sends
+                      WHERE status IN ('queued', 'deferred') AND priority = p) AS due
+              FROM generate_series(0, 4) AS p) AS classes
         """)
 
     /// Claims every ready recipient of up to `limit` messages of one class, so that a message
