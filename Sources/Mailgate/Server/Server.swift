@@ -25,6 +25,7 @@ public final class Server {
     private let imap: IMAPProxyService
     private let database: PGPool
     private let relay: RelayEngine
+    private let webhooks: WebhookDispatcher
     private var metrics: MetricsServer?
 
     private init(reactor: Reactor, config: MailgateConfig, tls: TLSServerContextHolder?, databaseURL: String) {
@@ -39,6 +40,7 @@ public final class Server {
                                        registry: sessions)
         imap = IMAPProxyService(reactor: reactor, config: config, users: users, registry: sessions)
         relay = RelayEngine(reactor: reactor, pool: database, databaseURL: databaseURL, config: config)
+        webhooks = WebhookDispatcher(reactor: reactor, pool: database, databaseURL: databaseURL, config: config)
         submission.tlsContext = { [unowned self] in self.tls?.current }
         imap.tlsContext = { [unowned self] in self.tls?.current }
     }
@@ -112,6 +114,7 @@ public final class Server {
             return 1
         }
         relay.start(registry: sessions)
+        webhooks.start(registry: sessions)
         logger.info("serving", metadata: ["config": "\(config.path)", "pid": "\(getpid())"])
         reactor.run()
         logger.info("stopped")
@@ -182,6 +185,7 @@ public final class Server {
             submission.reload(newConfig)
             imap.reload(newConfig)
             relay.reload(newConfig)
+            webhooks.reload(newConfig)
             for failure in applyListeners() { logger.error("cannot listen", metadata: ["error": "\(failure)"]) }
             logger.info("reloaded", metadata: ["config": "\(config.path)"])
         }
