@@ -7,8 +7,10 @@ answers well ends in the failed state after retry_for."""
 import hashlib
 import hmac
 import json
+import signal
 import subprocess
 import time
+import urllib.request
 from collections import Counter
 
 import pytest
@@ -120,11 +122,12 @@ def verify_signature(request):
 
 def test_events_recorded_while_the_receiver_is_down_all_arrive_signed_once(
         mailgate_factory, migrated_database, picky_upstream, receivers, tmp_path):
-    (hook_port,) = free_ports(1)
+    hook_port, metrics_port = free_ports(2)
     receiver = receivers(hook_port)
     server, ports = start_gateway(mailgate_factory, migrated_database, picky_upstream,
-                                  webhook_section(f"http://127.0.0.1:{hook_port}/hooks/mail?src=test",
-                                                  ["queued", "sent"], secret_file(tmp_path)))
+                                  f'\n[metrics]\nlisten = "127.0.0.1:{metrics_port}"\n'
+                                  + webhook_section(f"http://127.0.0.1:{hook_port}/hooks/mail?src=test",
+                                                    ["queued", "sent"], secret_file(tmp_path)))
     submit(ports[1], ["burst@example.org"], count=20)
     wait_until(lambda: psql(migrated_database, "SELECT count(*) FROM email_events WHERE event = 'sent'") == [["20"]],
                timeout=60, what="20 sent")
@@ -156,6 +159,11 @@ def test_events_recorded_while_the_receiver_is_down_all_arrive_signed_once(
     assert all(r["headers"]["Content-Type"] == "application/json" for r in requests)
     log = server.log.read_text()
     assert 'msg="webhook delivery"' in log and "outcome=retried" in log and "outcome=delivered" in log
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+    assert 'mailgate_webhook_deliveries_total{outcome="delivered"} 40' in metrics
+    retried = [line for line in metrics.splitlines()
+               if line.startswith('mailgate_webhook_deliveries_total{outcome="retried"}')]
+    assert retried and int(float(retried[0].split()[-1])) >= 40
 
 
 def test_https_receiver_verified_with_the_test_ca_and_received_messages(
@@ -202,3 +210,25 @@ def test_untrusted_certificate_is_refused_and_the_delivery_fails_after_retry_for
     assert int(row[0][1]) >= 1 and "TLS" in row[0][2]
     assert receiver.requests() == []
     assert "outcome=failed" in server.log.read_text()
+
+
+def test_sighup_adds_and_removes_webhooks(mailgate_factory, migrated_database, picky_upstream, receivers, tmp_path):
+    old_port, new_port = free_ports(2)
+    old, new = receivers(old_port), receivers(new_port)
+    old.start()
+    new.start()
+    server, ports = start_gateway(mailgate_factory, migrated_database, picky_upstream,
+                                  webhook_section(f"http://127.0.0.1:{old_port}/", ["sent"], extra='name = "old"\n'))
+    submit(ports[1], ["before@example.org"])
+    wait_until(lambda: len(old.requests()) == 1, timeout=60, what="first event at the old receiver")
+    server.config.write_text(server.config.read_text().replace(
+        f'url = "http://127.0.0.1:{old_port}/"', f'url = "http://127.0.0.1:{new_port}/"').replace(
+        'name = "old"', 'name = "new"'))
+    server.signal(signal.SIGHUP)
+    server.wait_log('msg=reloaded')
+    submit(ports[1], ["after@example.org"])
+    wait_until(lambda: len(new.requests()) == 1, timeout=60, what="second event at the new receiver")
+    assert json.loads(new.requests()[0]["body"])["recipient"] == "after@example.org"
+    assert [json.loads(r["body"])["recipient"] for r in old.requests()] == ["before@example.org"]
+    assert psql(migrated_database, "SELECT webhook, status FROM webhook_deliveries ORDER BY id") \
+        == [["old", "delivered"], ["new", "delivered"]]
