@@ -46,7 +46,6 @@ BEGIN
             jsonb_build_object('queue_id', NEW.queue_id, 'recipient', NEW.recipient, 'account', NEW.account,
                                'reason', NEW.reason, 'detail', NEW.detail, 'email_event_id', NEW.id),
             NEW.created_at);
-    PERFORM pg_notify('mailgate_webhooks', '');
     RETURN NULL;
 END
 $$;
@@ -64,10 +63,22 @@ BEGIN
                                'from', (SELECT h ->> 'value' FROM jsonb_array_elements(NEW.headers) AS h
                                         WHERE lower(h ->> 'name') = 'from' LIMIT 1)),
             NEW.received_at);
-    PERFORM pg_notify('mailgate_webhooks', '');
     RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER email_messages_to_webhooks AFTER INSERT ON email_messages
     FOR EACH ROW WHEN (NEW.direction = 'inbound') EXECUTE FUNCTION webhook_event_from_message();
+
+-- Wakes the dispatchers once per statement (delivered at commit; NOTIFY folds repeats anyway).
+CREATE FUNCTION webhook_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('mailgate_webhooks', '');
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER email_events_notify_webhooks AFTER INSERT ON email_events
+    FOR EACH STATEMENT EXECUTE FUNCTION webhook_notify();
+CREATE TRIGGER email_messages_notify_webhooks AFTER INSERT ON email_messages
+    FOR EACH STATEMENT EXECUTE FUNCTION webhook_notify();
