@@ -8,7 +8,9 @@ import hashlib
 import hmac
 import json
 import signal
+import socket
 import subprocess
+import threading
 import time
 import urllib.request
 from collections import Counter
@@ -24,7 +26,8 @@ RECEIVER = r'''
 import json, ssl, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-port, out = int(sys.argv[1]), sys.argv[2]
+port, out, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+seen = set()
 
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
@@ -32,6 +35,16 @@ class Handler(BaseHTTPRequestHandler):
         with open(out, "a") as f:
             f.write(json.dumps({"path": self.path, "headers": dict(self.headers.items()),
                                 "body": body.decode()}) + "\n")
+        event = self.headers["X-Mailgate-Event-Id"]
+        # "flaky": the first request for each event gets 503 with a body, the next one 200.
+        if mode == "flaky" and event not in seen:
+            seen.add(event)
+            payload = b"try later"
+            self.send_response(503)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
         self.send_response(204)
         self.end_headers()
 
@@ -39,9 +52,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-if len(sys.argv) > 3:
+if len(sys.argv) > 4:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(sys.argv[3], sys.argv[4])
+    context.load_cert_chain(sys.argv[4], sys.argv[5])
     server.socket = context.wrap_socket(server.socket, server_side=True)
 server.serve_forever()
 '''
@@ -50,8 +63,9 @@ server.serve_forever()
 class Receiver:
     """The Python receiver as a subprocess on a fixed port, started and stopped by the test."""
 
-    def __init__(self, tmp_path, port, tls=False):
+    def __init__(self, tmp_path, port, tls=False, mode="ok"):
         self.port = port
+        self.mode = mode
         self.script = tmp_path / "receiver.py"
         self.script.write_text(RECEIVER)
         self.out = tmp_path / f"received-{port}.jsonl"
@@ -59,7 +73,7 @@ class Receiver:
         self.proc = None
 
     def start(self):
-        args = ["/usr/bin/python3", str(self.script), str(self.port), str(self.out)]
+        args = ["/usr/bin/python3", str(self.script), str(self.port), str(self.out), self.mode]
         if self.tls:
             args += [str(pki_dir() / "server.crt"), str(pki_dir() / "server.key")]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -80,8 +94,8 @@ class Receiver:
 def receivers(tmp_path):
     made = []
 
-    def make(port, tls=False):
-        receiver = Receiver(tmp_path, port, tls)
+    def make(port, tls=False, mode="ok"):
+        receiver = Receiver(tmp_path, port, tls, mode)
         made.append(receiver)
         return receiver
 
@@ -232,3 +246,65 @@ def test_sighup_adds_and_removes_webhooks(mailgate_factory, migrated_database, p
     assert [json.loads(r["body"])["recipient"] for r in old.requests()] == ["before@example.org"]
     assert psql(migrated_database, "SELECT webhook, status FROM webhook_deliveries ORDER BY id") \
         == [["old", "delivered"], ["new", "delivered"]]
+
+
+def test_error_answers_are_retried_and_then_delivered(
+        mailgate_factory, migrated_database, picky_upstream, receivers, tmp_path):
+    (hook_port,) = free_ports(1)
+    receiver = receivers(hook_port, mode="flaky")
+    receiver.start()
+    server, ports = start_gateway(mailgate_factory, migrated_database, picky_upstream,
+                                  webhook_section(f"http://127.0.0.1:{hook_port}/", ["queued", "sent"]))
+    submit(ports[1], ["flaky@example.org"], count=3)
+    rows = wait_until(lambda: (lambda r: r if len(r) == 6 and all(s == "delivered" for s, *_ in r) else None)(
+        psql(migrated_database, "SELECT status, attempts, last_status FROM webhook_deliveries")),
+        timeout=60, what="6 deliveries after one 503 each")
+    assert all(attempts == "2" and last == "204" for _, attempts, last in rows)
+    requests = receiver.requests()
+    assert Counter(r["headers"]["X-Mailgate-Delivery-Attempt"] for r in requests) == {"1": 6, "2": 6}
+    assert "error=\"HTTP 503\"" in server.log.read_text()
+    # Unsigned without a secret_file.
+    assert all("X-Mailgate-Signature" not in r["headers"] for r in requests)
+
+
+@pytest.fixture
+def silent_receiver():
+    """Accepts connections and reads, but never answers; yields its port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held = []
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+                held.append(connection)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join(timeout=5)
+    for connection in held:
+        connection.close()
+    listener.close()
+
+
+def test_receiver_that_never_answers_times_out_and_is_retried(
+        mailgate_factory, migrated_database, picky_upstream, silent_receiver):
+    server, ports = start_gateway(mailgate_factory, migrated_database, picky_upstream,
+                                  webhook_section(f"http://127.0.0.1:{silent_receiver}/", ["sent"])
+                                  .replace('timeout = "2s"', 'timeout = "1s"'))
+    submit(ports[1], ["silent@example.org"])
+    row = wait_until(lambda: psql(migrated_database, "SELECT status, attempts, last_error FROM webhook_deliveries "
+                                                     "WHERE attempts >= 2 AND status = 'pending'"),
+                     timeout=60, what="two timed-out attempts")
+    assert "timed out waiting for the response" in row[0][2]
+    started = time.monotonic()
+    assert server.stop() == 0
+    assert time.monotonic() - started < 10
