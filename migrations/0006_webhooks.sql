@@ -60,8 +60,11 @@ BEGIN
             jsonb_build_object('queue_id', NEW.queue_id, 'recipient', NULL, 'account', NEW.account, 'reason', NULL,
                                'folder', NEW.folder, 'message_id', NEW.message_id, 'thread_id', NEW.thread_id,
                                'email_message_id', NEW.id, 'subject', NEW.subject, 'report_type', NEW.report_type,
-                               'from', (SELECT h ->> 'value' FROM jsonb_array_elements(NEW.headers) AS h
-                                        WHERE lower(h ->> 'name') = 'from' LIMIT 1)),
+                               -- Guarded: a trigger error would refuse the message itself.
+                               'from', CASE WHEN jsonb_typeof(NEW.headers) = 'array' THEN
+                                           (SELECT h ->> 'value' FROM jsonb_array_elements(NEW.headers) AS h
+                                            WHERE jsonb_typeof(h) = 'object' AND lower(h ->> 'name') = 'from'
+                                            LIMIT 1) END),
             NEW.received_at);
     RETURN NULL;
 END
