@@ -308,3 +308,26 @@ def test_receiver_that_never_answers_times_out_and_is_retried(
     started = time.monotonic()
     assert server.stop() == 0
     assert time.monotonic() - started < 10
+
+
+def test_two_nodes_share_the_outbox_without_duplicates(
+        mailgate_factory, migrated_database, picky_upstream, receivers, tmp_path):
+    (hook_port,) = free_ports(1)
+    receiver = receivers(hook_port)
+    hooks = webhook_section(f"http://127.0.0.1:{hook_port}/", ["queued", "sent"], secret_file(tmp_path))
+    first, first_ports = start_gateway(mailgate_factory, migrated_database, picky_upstream, hooks)
+    second, second_ports = start_gateway(mailgate_factory, migrated_database, picky_upstream, hooks)
+    submit(first_ports[1], ["one@example.org"], count=10)
+    submit(second_ports[1], ["two@example.org"], count=10)
+    wait_until(lambda: psql(migrated_database, "SELECT count(*) FROM webhook_deliveries WHERE attempts >= 1 "
+                                               "AND last_error IS NOT NULL") == [["40"]],
+               timeout=60, what="40 failed first attempts")
+    receiver.start()
+    wait_until(lambda: psql(migrated_database,
+                            "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'") == [["40"]],
+               timeout=60, what="40 deliveries recorded")
+    ids = Counter(r["headers"]["X-Mailgate-Event-Id"] for r in receiver.requests())
+    assert len(ids) == 40 and max(ids.values()) == 1
+    # Both nodes took part.
+    logs = [node.log.read_text() for node in (first, second)]
+    assert all("outcome=delivered" in log or "outcome=retried" in log for log in logs)
