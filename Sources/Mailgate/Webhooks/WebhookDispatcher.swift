@@ -123,12 +123,15 @@ final class WebhookDispatcher: DrainableSession {
                 self.logger.error("webhook pass failed", metadata: ["error": "\(error)"])
                 self.endPass(nextIn: .seconds(5))
             case .success(let results):
+                guard results.count == 4 else { return self.endPass(nextIn: .seconds(5)) }
                 let fannedOut = results[1].first?.int(0) ?? 0
                 let claimed = WebhookStore.claimed(results[2])
-                let nextDue = results[3].first?.double(0).map { Duration.milliseconds(Int64(max(0, $0) * 1000)) }
+                // Clamped before the conversion: next_attempt_at may be 'infinity' after a manual edit.
+                let nextDue = results[3].first?.double(0).map { Duration.milliseconds(Int64(min(max(0, $0), 30) * 1000)) }
                 self.start(claimed)
                 let more = fannedOut >= Self.fanOutBatch || (slots > 0 && claimed.count >= slots)
-                self.endPass(nextIn: more ? .zero : nextDue)
+                // With every slot busy, the next POST to end asks for the next pass.
+                self.endPass(nextIn: more ? .zero : slots == 0 ? nil : nextDue)
             }
         }
     }

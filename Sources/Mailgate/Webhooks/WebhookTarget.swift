@@ -77,7 +77,8 @@ final class WebhookTarget {
     func backoff(afterAttempt attempt: Int) -> Duration {
         let doublings = min(max(attempt - 1, 0), 30)
         let base = WebhookStore.seconds(config.retryMin) * Double(1 << doublings)
-        let capped = min(base, WebhookStore.seconds(config.retryMax))
+        // Also held below ~115 days, so that no configured duration overflows the conversion below.
+        let capped = min(base, WebhookStore.seconds(config.retryMax), 10_000_000)
         let jittered = capped * (1 + Double.random(in: 0...0.1))
         return .milliseconds(Int64(jittered * 1000))
     }
