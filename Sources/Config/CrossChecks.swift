@@ -1,5 +1,5 @@
-// Checks that span sections, run once every entry is read: unique account and
-// user names, references to accounts and users that exist, one listener per
+// Checks that span sections, run once every entry is read: unique account, user and webhook
+// names, references to accounts and users that exist, one listener per
 // address, [tls] present when TLS listeners need it, and the secret files'
 // existence and modes (through SecretFileChecking).
 
@@ -9,6 +9,7 @@ struct CrossChecks {
     func run(_ config: MailgateConfig) {
         let accountIndex = uniqueNames(config.accounts.map(\.name), section: "account")
         let userIndex = uniqueNames(config.users.map(\.name), section: "user")
+        _ = uniqueNames(config.webhooks.map(\.name), section: "webhook")
         checkUsers(config, accountIndex: accountIndex)
         if let trusted = config.submission.trustedUser, userIndex[trusted] == nil {
             sink.report("submission.trusted_user", "no [[user]] is named \"\(trusted)\"\(known(userIndex))")

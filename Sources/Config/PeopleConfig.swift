@@ -104,14 +104,31 @@ public struct UserConfig: Sendable, Equatable {
 }
 
 public struct WebhookConfig: Sendable, Equatable {
-    /// Event names a webhook may subscribe to (the email_events vocabulary).
+    /// Event names a webhook may subscribe to: the email_events vocabulary, plus "received"
+    /// (a message ingestion stored as inbound).
     public static let knownEvents: [String] = [
         "queued", "sent", "deferred", "failed", "bounced_hard", "bounced_soft", "delayed",
-        "delivered", "complained", "unsubscribed", "suppressed",
+        "delivered", "complained", "unsubscribed", "suppressed", "received",
     ]
+    public static let defaultTimeout = Duration.seconds(10)
+    public static let defaultRetryMin = Duration.seconds(30)
+    public static let defaultRetryMax = Duration.seconds(3600)
+    public static let defaultRetryFor = Duration.seconds(3 * 86_400)
 
+    /// Unique; names the webhook's deliveries in the database (defaults to the URL), so a
+    /// webhook that keeps its name across a reload keeps its pending deliveries.
+    public var name: String
     public var url: WebURL
     public var events: [String]
     /// Key that signs each request body; nil: requests are unsigned.
     public var secretFile: String?
+    /// Extra CA bundle for an https:// receiver's certificate; system CAs otherwise.
+    public var caFile: String?
+    /// Bound on connecting, and separately on the whole exchange after it.
+    public var timeout: Duration
+    /// First retry delay; each later one doubles, up to retryMax.
+    public var retryMin: Duration
+    public var retryMax: Duration
+    /// How long after the event deliveries are retried before they are marked failed.
+    public var retryFor: Duration
 }

@@ -240,7 +240,25 @@ extension SectionReaders {
         if let secretFile {
             secrets.append(SecretReference(key: table.keyPath("secret_file"), path: secretFile, mayBeMissing: false))
         }
-        return WebhookConfig(url: url ?? WebURL(text: "", isHTTPS: false, host: ""), events: events ?? [],
-                             secretFile: secretFile)
+        let name = table.string("name", expected: "a name for the webhook's deliveries")
+        if let name, name.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+            table.report("name", "expected a name without control characters")
+        }
+        let caFile = table.string("ca_file", expected: "the path of a CA certificate file (PEM)")
+        if caFile != nil, let url, !url.isHTTPS {
+            table.report("ca_file", "ca_file is for https:// URLs; \"\(url.text)\" is plain http")
+        }
+        let timeout = table.duration("timeout", default: WebhookConfig.defaultTimeout)
+        let retryMin = table.duration("retry_min", default: WebhookConfig.defaultRetryMin)
+        let retryMax = table.duration("retry_max", default: max(WebhookConfig.defaultRetryMax, retryMin))
+        if retryMax < retryMin {
+            table.report("retry_max", "retry_max (\(DurationText.render(retryMax))) is below retry_min "
+                + "(\(DurationText.render(retryMin)))")
+        }
+        let retryFor = table.duration("retry_for", default: WebhookConfig.defaultRetryFor)
+        let resolvedURL = url ?? WebURL(text: "", isHTTPS: false, host: "")
+        return WebhookConfig(name: name ?? resolvedURL.text, url: resolvedURL, events: events ?? [],
+                             secretFile: secretFile, caFile: caFile, timeout: timeout, retryMin: retryMin,
+                             retryMax: retryMax, retryFor: retryFor)
     }
 }

@@ -1,4 +1,4 @@
-// HMAC-SHA-256 against RFC 4231's vectors, and unsubscribe tokens: the round trip, and every way
+// Unsubscribe tokens: the round trip, and every way
 // a token must fail (forged MAC, other key, another recipient or sender spliced in, truncation,
 // non-base64url input, a wrong version).
 
@@ -6,53 +6,8 @@ import MailCore
 import Testing
 @testable import Threading
 
-private func hex(_ bytes: [UInt8]) -> String { bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined() }
-private func unhex(_ text: String) -> [UInt8] {
-    var out: [UInt8] = []
-    var index = text.startIndex
-    while index < text.endIndex {
-        let next = text.index(index, offsetBy: 2)
-        out.append(UInt8(text[index..<next], radix: 16) ?? 0)
-        index = next
-    }
-    return out
-}
-
-@Suite struct HMACSHA256Tests {
-    struct Vector: Sendable, CustomStringConvertible {
-        var name: String
-        var key: [UInt8]
-        var data: [UInt8]
-        var mac: String
-        var description: String { name }
-    }
-
-    static let vectors: [Vector] = [
-        Vector(name: "RFC 4231 case 1", key: [UInt8](repeating: 0x0b, count: 20), data: Array("Hi There".utf8),
-               mac: "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
-        Vector(name: "RFC 4231 case 2", key: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8),
-               mac: "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
-        Vector(name: "RFC 4231 case 3", key: [UInt8](repeating: 0xaa, count: 20), data: [UInt8](repeating: 0xdd, count: 50),
-               mac: "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"),
-        Vector(name: "RFC 4231 case 6 (key longer than a block)", key: [UInt8](repeating: 0xaa, count: 131),
-               data: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8),
-               mac: "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"),
-    ]
-
-    @Test(arguments: vectors)
-    func knownAnswer(_ vector: Vector) {
-        #expect(hex(HMACSHA256.authenticationCode(for: vector.data, key: vector.key)) == vector.mac)
-    }
-
-    @Test func constantTimeEqualComparesEveryByte() {
-        #expect(HMACSHA256.constantTimeEqual([1, 2, 3], [1, 2, 3]))
-        #expect(!HMACSHA256.constantTimeEqual([1, 2, 3], [1, 2, 4]))
-        #expect(!HMACSHA256.constantTimeEqual([1, 2, 3], [1, 2]))
-    }
-}
-
 @Suite struct UnsubscribeTokenTests {
-    static let key = unhex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+    static let key: [UInt8] = Array(0...31)
     static let request = UnsubscribeRequest(sender: "news@example.test", recipient: "bob@example.org")
 
     static func token(_ request: UnsubscribeRequest = request, key: [UInt8] = key) -> String {

@@ -29,6 +29,7 @@ public final class Server {
     private let watch: AccountWatch
     private let retention: RetentionJob
     private let imapSync: IMAPSyncService
+    private let webhooks: WebhookDispatcher
     private var metrics: MetricsServer?
     private var stopping = false
     private let unsubscribeLinks: UnsubscribeLinks
@@ -58,6 +59,7 @@ public final class Server {
             unsubscribeLinks.key
         })
         submission.inbound = inbound
+        webhooks = WebhookDispatcher(reactor: reactor, pool: database, databaseURL: databaseURL, config: config)
         submission.tlsContext = { [unowned self] in self.tls?.current }
         imap.tlsContext = { [unowned self] in self.tls?.current }
     }
@@ -156,6 +158,7 @@ public final class Server {
             guard !self.draining else { return }
             self.relay.start(registry: self.sessions)
         }
+        webhooks.start(registry: sessions)
         logger.info("serving", metadata: ["config": "\(config.path)", "pid": "\(getpid())"])
         reactor.run()
         logger.info("stopped")
@@ -249,6 +252,7 @@ public final class Server {
             } catch {
                 logger.error("unsubscribe key refused: the old one stays in force", metadata: ["error": "\(error)"])
             }
+            webhooks.reload(newConfig)
             for failure in applyListeners() { logger.error("cannot listen", metadata: ["error": "\(failure)"]) }
             logger.info("reloaded", metadata: ["config": "\(config.path)"])
         }
