@@ -171,6 +171,7 @@ RETENTION = '\n[retention]\nraw_messages = "1d"\nevents = "1d"\nthreads = "1d"\n
 def survivors(url):
     return {
         "old events": psql(url, "SELECT count(*) FROM email_events WHERE created_at < now() - interval '1 day'")[0][0],
+        "old webhook events": psql(url, "SELECT count(*) FROM webhook_events WHERE created_at < now() - interval '1 day'")[0][0],
         "queue": sorted(row[0] for row in psql(url, "SELECT id FROM email_queue")),
         "threads": sorted(row[0] for row in psql(url, "SELECT id FROM email_threads")),
         "raw": sorted(row[0] for row in psql(url, "SELECT message_id || ':' || octet_length(raw) FROM email_messages")),
@@ -178,7 +179,7 @@ def survivors(url):
     }
 
 
-EXPECTED = {"old events": "0", "queue": ["NEWDONE0000000001", "OLDWAIT0000000001"], "threads": ["901"],
+EXPECTED = {"old events": "0", "old webhook events": "0", "queue": ["NEWDONE0000000001", "OLDWAIT0000000001"], "threads": ["901"],
             "raw": ["new@x:2", "rawold@x:0"], "attachments": "0"}
 
 
@@ -190,13 +191,14 @@ def test_purge_dry_run_counts_and_purge_deletes_in_batches(tmp_path, migrated_da
     dry = run("purge", "--dry-run", "--config", str(path), env=env)
     assert dry.returncode == 0, dry.stderr
     due = {line.split()[0]: int(line.split()[1]) for line in dry.stdout.splitlines()}
-    assert due == {"events": 7, "sent_queue": 1, "raw_messages": 2, "thread_messages": 1, "threads": 1,
+    # webhook_events: the outbox rows of the 7 old events and of 2 old inbound messages.
+    assert due == {"events": 7, "webhook_events": 9, "sent_queue": 1, "raw_messages": 2, "thread_messages": 1, "threads": 1,
                    "attachments": 0}
     assert survivors(migrated_database)["old events"] == "7"  # nothing deleted by a dry run
     purged = run("purge", "--config", str(path), env=env)
     assert purged.returncode == 0, purged.stderr
     counts = {line.split()[0]: int(line.split()[1]) for line in purged.stdout.splitlines()}
-    assert counts == {"events": 7, "sent_queue": 1, "raw_messages": 2, "thread_messages": 1, "threads": 1,
+    assert counts == {"events": 7, "webhook_events": 9, "sent_queue": 1, "raw_messages": 2, "thread_messages": 1, "threads": 1,
                       "attachments": 1}
     assert survivors(migrated_database) == EXPECTED
 

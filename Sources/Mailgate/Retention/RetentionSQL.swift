@@ -45,10 +45,18 @@ enum RetentionSQL {
             """
         let keptRaw = "SELECT id FROM email_messages WHERE octet_length(raw) > 0 AND received_at \(old)"
         let oldEvents = "SELECT id FROM email_events WHERE created_at \(old)"
+        // A webhook event goes with its deliveries (ON DELETE CASCADE), unless one is being posted now.
+        let oldWebhookEvents = """
+            SELECT w.id FROM webhook_events w WHERE w.created_at \(old)
+              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = w.id AND d.status = 'sending')
+            """
         return [
             step("events", horizon: retention.events,
                  purge: "DELETE FROM email_events WHERE id IN (\(oldEvents) ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
                  due: oldEvents),
+            step("webhook_events", horizon: retention.events,
+                 purge: "DELETE FROM webhook_events WHERE id IN (\(oldWebhookEvents) ORDER BY w.id LIMIT $2 FOR UPDATE OF w SKIP LOCKED)",
+                 due: oldWebhookEvents),
             step("sent_queue", horizon: retention.sentQueue,
                  purge: "DELETE FROM email_queue WHERE id IN (\(finishedQueue) ORDER BY q.created_at LIMIT $2 FOR UPDATE OF q SKIP LOCKED)",
                  due: finishedQueue),
