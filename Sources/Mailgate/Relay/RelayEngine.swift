@@ -52,6 +52,13 @@ final class RelayEngine: DrainableSession {
     private var passRunning = false
     private var passRequested = false
     private var nextPass: TimerID?
+    /// When `nextPass` fires, in the reactor's clock.
+    private var nextPassDue: UInt64 = 0
+    private var lastPassStarted: UInt64 = 0
+    /// Passes start at most this often. Each committed submission and each finished job asks
+    /// for one; spacing them lets one pass claim what several asked for, instead of a pass (and
+    /// its round trips) per message competing with the submissions for the two cores.
+    private static let passSpacing: Duration = .milliseconds(20)
     private var jobsInFlight = 0
     private var jobs: [ObjectIdentifier: Job] = [:]
     private var draining = false
@@ -121,15 +128,37 @@ final class RelayEngine: DrainableSession {
         guard !draining else { return }
         if passRunning {
             passRequested = true
-        } else {
-            runPass()
+            return
         }
+        let earliest = lastPassStarted &+ Self.nanoseconds(Self.passSpacing)
+        let now = reactor.now
+        if now >= earliest { return runPass() }
+        schedulePass(after: .nanoseconds(Int64(earliest - now)))
+    }
+
+    /// Arms the pass timer unless it already fires sooner.
+    private func schedulePass(after delay: Duration) {
+        let due = reactor.now &+ Self.nanoseconds(delay)
+        if nextPass != nil, nextPassDue <= due { return }
+        if let nextPass { reactor.cancel(nextPass) }
+        nextPassDue = due
+        nextPass = reactor.schedule(after: delay) { [weak self] in
+            guard let self else { return }
+            self.nextPass = nil
+            self.requestPass()
+        }
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
     }
 
     private func runPass() {
         if let nextPass { reactor.cancel(nextPass) }
         nextPass = nil
         passRunning = true
+        lastPassStarted = reactor.now
         let slots = capacity - jobsInFlight
         let generations = accounts.mapValues(\.pauseGeneration)
         pool.batch(RelayStore.passStatements(slots: slots)) { [weak self] result in
@@ -181,18 +210,14 @@ final class RelayEngine: DrainableSession {
 
     private func endPass(nextIn delay: Duration?) {
         passRunning = false
+        guard !draining else { return }
         if passRequested {
             passRequested = false
-            return runPass()
+            return requestPass()
         }
-        guard !draining else { return }
         // A safety net: notifications may be lost while the listener reconnects.
         let wait = min(delay ?? .seconds(30), .seconds(30))
-        nextPass = reactor.schedule(after: max(wait, .milliseconds(50))) { [weak self] in
-            guard let self else { return }
-            self.nextPass = nil
-            self.requestPass()
-        }
+        schedulePass(after: max(wait, .milliseconds(50)))
     }
 
     // MARK: Jobs
