@@ -138,8 +138,12 @@ smtp = "smtp+plain://127.0.0.1:{upstream}"
 
 def backdate(url):
     """Rows older than a day (and fresh ones beside them): events, a finished and an unfinished
-    message, a thread with one message and an attachment only it links."""
+    message, a thread with one message and an attachment only it links. Every event type is
+    subscribed by a webhook, so the outbox has old rows too."""
     psql(url, """
+        INSERT INTO webhook_subscriptions (event)
+        SELECT unnest(ARRAY['queued', 'sent', 'deferred', 'failed', 'bounced_hard', 'bounced_soft', 'delayed',
+                            'delivered', 'complained', 'unsubscribed', 'suppressed', 'received']);
         INSERT INTO email_queue (id, submitted_by, client_address, mail_from, size, message, priority, created_at)
         VALUES ('OLDDONE0000000001', 'app', '127.0.0.1', 'a@example.test', 1, '\\x41', 2, now() - interval '3 days'),
                ('OLDWAIT0000000001', 'app', '127.0.0.1', 'a@example.test', 1, '\\x41', 2, now() - interval '3 days'),

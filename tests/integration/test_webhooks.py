@@ -124,6 +124,11 @@ def start_gateway(mailgate_factory, database, upstream_port, webhooks):
     config = relay_config(ports, upstream_port) + webhooks
     server = mailgate_factory(config, env={"MAILGATE_DATABASE_URL": database})
     server.start(wait_ports=ports[:2])
+    # The outbox takes only subscribed event types (migration 0012); serve records them at its first pass.
+    wanted = sorted({event for line in webhooks.splitlines() if line.startswith("events = ")
+                     for event in json.loads(line.split("=", 1)[1])})
+    wait_until(lambda: [row[0] for row in psql(database, "SELECT event FROM webhook_subscriptions ORDER BY event")]
+               == wanted, timeout=20, what="webhook subscriptions recorded")
     return server, ports
 
 

@@ -116,14 +116,15 @@ final class WebhookDispatcher: DrainableSession {
         pool.batch([WebhookStore.reclaimExpiredLeases,
                     WebhookStore.fanOut(subscriptions, limit: Self.fanOutBatch),
                     WebhookStore.claim(webhooks: ready, limit: slots, node: node, lease: lease),
-                    WebhookStore.secondsUntilNextDue(webhooks: ready)]) { [weak self] result in
+                    WebhookStore.secondsUntilNextDue(webhooks: ready),
+                    WebhookStore.subscribe(Array(Set(subscriptions.flatMap(\.events))).sorted())]) { [weak self] result in
             guard let self else { return }
             switch result {
             case .failure(let error):
                 self.logger.error("webhook pass failed", metadata: ["error": "\(error)"])
                 self.endPass(nextIn: .seconds(5))
             case .success(let results):
-                guard results.count == 4 else { return self.endPass(nextIn: .seconds(5)) }
+                guard results.count == 5 else { return self.endPass(nextIn: .seconds(5)) }
                 let fannedOut = results[1].first?.int(0) ?? 0
                 let claimed = WebhookStore.claimed(results[2])
                 // Clamped before the conversion: next_attempt_at may be 'infinity' after a manual edit.

@@ -19,6 +19,14 @@ struct ClaimedDelivery {
 enum WebhookStore {
     static let notifyChannel = "mailgate_webhooks"
 
+    /// Records the event types `events` so the triggers put them in the outbox (0012). Writes
+    /// nothing when they are recorded already, so every pass can carry it: a node that could not
+    /// record them at start (database down) catches up at its next pass.
+    static func subscribe(_ events: [String]) -> PGStatement {
+        PGStatement("INSERT INTO webhook_subscriptions (event) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+                    [PGValue(PGArray.text(events))])
+    }
+
     /// Marks up to `limit` new events fanned out and creates a delivery per subscribed webhook.
     /// One row: events taken, deliveries created.
     static func fanOut(_ webhooks: [(name: String, events: [String])], limit: Int) -> PGStatement {
