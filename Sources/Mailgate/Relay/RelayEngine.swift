@@ -175,8 +175,50 @@ final class RelayEngine: DrainableSession {
                 let now = UTCInstant.now
                 self.adopt(pass.accountStates.compactMap { RecordedAccountState.read($0, now: now) }, generations: generations)
                 guard slots > 0 else { return self.endPass(nextIn: pass.nextDue) }
+                if !pass.ready.isEmpty,
+                   case .wait(let reason) = AccountSelector.choose(among: self.everyAccount(at: now), at: now) {
+                    return self.parkReady(reason, now: now, nextDue: pass.nextDue)
+                }
                 let allocation = self.scheduler.allocate(slots: slots, ready: pass.ready)
                 self.claim(allocation, nextDue: pass.nextDue)
+            }
+        }
+    }
+
+    /// Every account as a candidate for any message: if none of them may send now, no message can.
+    private func everyAccount(at now: UTCInstant) -> [AccountCandidate] {
+        accounts.map { name, account in
+            AccountCandidate(name: name, weight: account.config.weight,
+                             status: account.policy.status(counters: counters[name] ?? RateCounters(),
+                                                           inFlight: account.connectionsInUse, at: now),
+                             pause: account.pause)
+        }
+    }
+
+    /// No account may send now: rather than claiming each ready message only to park it (three
+    /// round trips and two commits per message, competing with submissions), park what is ready in
+    /// bulk until the first account reopens, when each is claimed and judged on its own accounts.
+    /// Busy connections need no parking: a finishing job asks for the next pass.
+    private func parkReady(_ reason: WaitReason, now: UTCInstant, nextDue: Duration?) {
+        guard reason.opening != .whenConnectionFrees else { return endPass(nextIn: nextDue) }
+        let delay = reason.opening.delay(from: now)
+        let limit = 1000
+        let park = RelayStore.parkReady(after: delay, reason: "no account may send now; first to reopen: \(reason)",
+                                        limit: limit)
+        // Forgotten in a crash, a park only means the messages are looked at again.
+        pool.batch([.relaxedCommit, park]) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .failure(let error):
+                self.logger.error("cannot park ready messages", metadata: ["error": "\(error)"])
+                self.endPass(nextIn: .seconds(5))
+            case .success(let results):
+                let parked = results.last?.first?.int(0) ?? 0
+                if parked > 0 {
+                    self.logger.info("parked", metadata: ["recipients": "\(parked)", "reason": "\(reason)",
+                                                          "retry_in": "\(Int(RelayStore.seconds(delay)))s"])
+                }
+                self.endPass(nextIn: parked >= limit ? .zero : delay)
             }
         }
     }

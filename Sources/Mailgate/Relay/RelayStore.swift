@@ -129,6 +129,26 @@ enum RelayStore {
               FROM generate_series(0, 4) AS p) AS classes
         """)
 
+    /// Moves up to `limit` ready recipients to `after` from now with `reason`, recording a
+    /// `deferred` event for each; no attempt is counted. One row: how many were parked.
+    static func parkReady(after: Duration, reason: String, limit: Int) -> PGStatement {
+        PGStatement(
+            """
+            WITH parked AS (
+                UPDATE email_sends s
+                SET next_attempt_at = now() + make_interval(secs => $1), wait_reason = $2, updated_at = now()
+                WHERE s.id IN (SELECT id FROM email_sends
+                               WHERE status IN ('queued', 'deferred') AND next_attempt_at <= now()
+                               LIMIT $3 FOR UPDATE SKIP LOCKED)
+                RETURNING s.id, s.queue_id, s.recipient
+            ), recorded AS (
+                INSERT INTO email_events (queue_id, send_id, recipient, event, reason)
+                SELECT queue_id, id, recipient, 'deferred', $2 FROM parked
+            )
+            SELECT count(*) FROM parked
+            """, [PGValue(seconds(after)), PGValue(reason), PGValue(limit)])
+    }
+
     /// Claims every ready recipient of up to `limit` messages of one class, so that a message
     /// leaves in one transaction; the candidates come from a bounded slice of the index.
     static func claim(priority: MessagePriority, limit: Int, node: String, lease: Duration) -> PGStatement {
