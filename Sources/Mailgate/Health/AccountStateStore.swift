@@ -49,15 +49,16 @@ enum AccountStateStore {
         """)
 
     /// Mail held by this account's pause waits for a time far ahead (an operator's pause has
-    /// none): once the account is active again, it is due at once.
+    /// none): once the account is active again, it is due at once, and so is mail the relay
+    /// parked while no account at all could send.
     static func releaseHeldMail(_ name: String) -> PGStatement {
         PGStatement(
             """
             UPDATE email_sends SET next_attempt_at = now(), updated_at = now()
             WHERE status IN ('queued', 'deferred') AND next_attempt_at > now()
-              AND starts_with(wait_reason, 'account ' || $1 || ' paused')
+              AND (starts_with(wait_reason, 'account ' || $1 || ' paused') OR starts_with(wait_reason, $2))
               AND EXISTS (SELECT 1 FROM email_accounts WHERE name = $1 AND status = 'active')
-            """, [PGValue(name)])
+            """, [PGValue(name), PGValue(RelayStore.noAccountMaySendReason)])
     }
 
     static func ensureRow(_ account: AccountConfig) -> PGStatement {

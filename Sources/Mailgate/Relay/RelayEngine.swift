@@ -106,7 +106,8 @@ final class RelayEngine: DrainableSession {
             }
         }
         mirrorAccounts()
-        requestPass()
+        // New accounts or limits may let mail go that was parked while none could send.
+        pool.batch([RelayStore.unparkAll]) { [weak self] _ in self?.requestPass() }
     }
 
     private func mirrorAccounts() {
@@ -203,7 +204,7 @@ final class RelayEngine: DrainableSession {
         guard reason.opening != .whenConnectionFrees else { return endPass(nextIn: nextDue) }
         let delay = reason.opening.delay(from: now)
         let limit = 1000
-        let park = RelayStore.parkReady(after: delay, reason: "no account may send now; first to reopen: \(reason)",
+        let park = RelayStore.parkReady(after: delay, reason: "\(RelayStore.noAccountMaySendReason); first to reopen: \(reason)",
                                         limit: limit)
         // Forgotten in a crash, a park only means the messages are looked at again.
         pool.batch([.relaxedCommit, park]) { [weak self] result in

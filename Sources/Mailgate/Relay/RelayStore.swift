@@ -129,6 +129,16 @@ enum RelayStore {
               FROM generate_series(0, 4) AS p) AS classes
         """)
 
+    /// How the reason of a bulk park starts (see `parkReady`); an account that resumes releases them.
+    static let noAccountMaySendReason = "no account may send now"
+
+    /// Makes mail parked by `parkReady` due now (after a reload changed the accounts).
+    static let unparkAll = PGStatement(
+        """
+        UPDATE email_sends SET next_attempt_at = now(), updated_at = now()
+        WHERE status IN ('queued', 'deferred') AND next_attempt_at > now() AND starts_with(wait_reason, $1)
+        """, [PGValue(noAccountMaySendReason)])
+
     /// Moves up to `limit` ready recipients to `after` from now with `reason`, recording a
     /// `deferred` event for each; no attempt is counted. One row: how many were parked.
     static func parkReady(after: Duration, reason: String, limit: Int) -> PGStatement {
