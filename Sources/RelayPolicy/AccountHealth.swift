@@ -3,6 +3,9 @@
 // later. Unreachable, login failure, suspension: until a health check (connect, EHLO, AUTH) passes,
 // first tried after a back-off. Bounce rate above 5% of the last 200 sends (with at least 100
 // sends): until an operator resumes it. Limit: providers' days are not all UTC days.
+// AccountProblem comes from MailCore's UpstreamReplyClassifier, shared with the SMTP client.
+
+import MailCore
 
 public enum PauseReason: Sendable, Hashable, CustomStringConvertible {
     case problem(AccountProblem)

@@ -1,5 +1,6 @@
 // Account pauses per problem (window reset, back-off, health check, hints), whether a pause is
 // still active, and the bounce-rate verdict around its threshold and minimum sample.
+import MailCore
 import RelayPolicy
 import Testing
 

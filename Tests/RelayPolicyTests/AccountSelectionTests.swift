@@ -1,6 +1,7 @@
 // Account choice: least use relative to weight, ties by remaining room then name, accounts
 // without room or paused left out, weighted shares over a batch, and the wait reason (the one
 // that lifts first) when nothing may send, worded as `mailgate queue show` prints it.
+import MailCore
 import RelayPolicy
 import Testing
 

@@ -1,6 +1,6 @@
 // The upstream client's small parts on their own: reply reading (multi-line replies split at every
-// byte, garbage, limits), EHLO capabilities, retry hints, reply classification, upstream queue
-// ids, dot-stuffing (whole and chunked) and xtext.
+// byte, garbage, limits), EHLO capabilities, retry hints, upstream queue
+// ids, dot-stuffing (whole and chunked) and xtext. Reply verdicts: UpstreamReplyTableTests.
 
 import Testing
 import MailCore
@@ -134,44 +134,6 @@ func readReplies(_ text: String, chunkSize: Int = 0, maxLineLength: Int = 4096,
     @Test(arguments: retryHints)
     func retryHint(_ testCase: (String, Duration?)) {
         #expect(RetryHint.parse(testCase.0) == testCase.1)
-    }
-
-    static let classifications: [(SMTPReply, SMTPClientStep, String?)] = [
-        (SMTPReply(250, "2.1.5", "Ok"), .rcpt, nil),
-        (SMTPReply(354, nil, "go ahead"), .dataInitiation, nil),
-        (SMTPReply(550, "5.1.1", "User unknown"), .rcpt, "perm:message"),
-        (SMTPReply(450, "4.2.0", "Greylisted"), .rcpt, "temp:message"),
-        (SMTPReply(452, "4.2.2", "Mailbox quota exceeded"), .rcpt, "temp:message"),
-        (SMTPReply(452, "4.5.3", "Too many recipients"), .rcpt, "temp:recipientLimit"),
-        (SMTPReply(452, nil, "Too many recipients"), .rcpt, "temp:recipientLimit"),
-        (SMTPReply(552, "5.5.3", "Too many recipients"), .rcpt, "perm:recipientLimit"),
-        (SMTPReply(452, "4.5.3", "Too many recipients"), .mail, "temp:message"),
-        (SMTPReply(421, "4.7.28", "unusual rate of unsolicited mail"), .mail, "temp:account"),
-        (SMTPReply(421, "4.7.0", "Try again later, closing connection"), .rcpt, "temp:account"),
-        (SMTPReply(451, "4.7.650", "temporarily rate limited due to IP reputation"), .mail, "temp:account"),
-        (SMTPReply(550, "5.4.5", "Daily user sending limit exceeded"), .mail, "perm:account"),
-        (SMTPReply(550, "5.7.28", "unusual rate of unsolicited mail"), .dataTermination, "perm:account"),
-        (SMTPReply(554, nil, "Sending quota exceeded for this account"), .mail, "perm:account"),
-        (SMTPReply(530, "5.7.0", "Authentication required"), .mail, "perm:account"),
-        (SMTPReply(550, "5.7.1", "Message rejected as spam"), .dataTermination, "perm:message"),
-        (SMTPReply(552, "5.3.4", "Message size exceeds fixed limit"), .dataTermination, "perm:message"),
-        (SMTPReply(421, "4.3.2", "Service shutting down"), .rcpt, "temp:connection"),
-        (SMTPReply(451, "4.3.0", "Temporary lookup failure"), .dataInitiation, "temp:message"),
-        (SMTPReply(535, "5.7.8", "authentication failed"), .auth, "perm:account"),
-        (SMTPReply(454, "4.7.0", "Temporary authentication failure"), .auth, "temp:account"),
-        (SMTPReply(554, "5.7.1", "No SMTP service here"), .greeting, "perm:connection"),
-        (SMTPReply(454, "4.7.0", "TLS not available"), .startTLS, "temp:account"),
-    ]
-
-    @Test(arguments: classifications)
-    func classify(_ testCase: (SMTPReply, SMTPClientStep, String?)) {
-        let found = SMTPReplyClassifier.classify(testCase.0, step: testCase.1).map(ClientSessionDriver.describe)
-        #expect(found == testCase.2)
-    }
-
-    @Test func classificationCarriesRetryHint() {
-        let reply = SMTPReply(450, "4.2.0", "Greylisted, try again in 5 minutes")
-        #expect(SMTPReplyClassifier.classify(reply, step: .rcpt)?.retryAfter == .seconds(300))
     }
 
     static let queueIDs: [(String, String?)] = [

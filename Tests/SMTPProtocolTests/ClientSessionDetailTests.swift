@@ -105,7 +105,7 @@ import MailCore
         let driver = upstreamTranscript(mixed.configuration, mixed.steps)
         let greylisted = try #require(driver.results.first?.recipients[2])
         #expect(greylisted.reply.code == 450)
-        #expect(greylisted.outcome == .failed(SMTPFailureClass(permanent: false, scope: .message, retryAfter: .seconds(300))))
+        #expect(greylisted.outcome == .retryMessage(after: .seconds(300)))
     }
 
     @Test func sizeRefusalIsLocal5_3_4() throws {
@@ -117,7 +117,7 @@ import MailCore
     @Test func authFailureIsAPermanentAccountProblem() throws {
         let scenario = try #require(upstreamScenarios.first { $0.name.hasPrefix("535") })
         let failure = try #require(upstreamTranscript(scenario.configuration, scenario.steps).failure)
-        #expect(failure.classification == SMTPFailureClass(permanent: true, scope: .account))
+        #expect(failure.classification == .accountProblem(.authFailed))
     }
 
     @Test func lostConnectionAfterDataWarnsOfDuplicates() throws {

@@ -68,28 +68,30 @@ struct ClientSessionDriver {
     var closed: Bool { actions.last == .close }
     var startTLSCount: Int { actions.filter { $0 == .startTLS }.count }
 
-    /// Outcomes of the n-th message, as short strings: "sent", "temp:message", "perm:account", ...
+    /// Outcomes of the n-th message, as short strings: "sent", "retry", "fail", "split", "account:rate", ...
     func outcomes(_ message: Int = 0) -> [String] {
         guard message < results.count else { return ["no result"] }
         return results[message].recipients.map { Self.describe($0.outcome) }
     }
 
-    static func describe(_ outcome: SMTPRecipientOutcome) -> String {
-        switch outcome {
-        case .sent: return "sent"
-        case .failed(let failure): return describe(failure)
+    static func describe(_ verdict: UpstreamVerdict) -> String {
+        switch verdict {
+        case .accepted: "sent"
+        case .retryMessage: "retry"
+        case .failPermanently: "fail"
+        case .recipientLimit: "split"
+        case .accountProblem(let problem): "account:\(describe(problem))"
         }
     }
 
-    static func describe(_ failure: SMTPFailureClass) -> String {
-        let scope: String
-        switch failure.scope {
-        case .message: scope = "message"
-        case .recipientLimit: scope = "recipientLimit"
-        case .account: scope = "account"
-        case .connection: scope = "connection"
+    static func describe(_ problem: AccountProblem) -> String {
+        switch problem {
+        case .authFailed: "auth"
+        case .rateLimited: "rate"
+        case .quotaExhausted: "quota"
+        case .suspended: "suspended"
+        case .unreachable: "unreachable"
         }
-        return (failure.permanent ? "perm:" : "temp:") + scope
     }
 }
 

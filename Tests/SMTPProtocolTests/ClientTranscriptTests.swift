@@ -109,14 +109,14 @@ let upstreamScenarios: [UpstreamScenario] = [
         steps: plainSetUp + [.send(twoRecipients), .server("250 OK\r\n"), .server("250 OK\r\n"),
                              .server("421 4.7.0 Too many errors, closing connection\r\n")],
         written: "EHLO \(relayName)\r\n" + oneByOne2,
-        outcomes: [["temp:account", "temp:account"]], failure: .serviceClosing, readyCount: 1),
+        outcomes: [["account:rate", "account:rate"]], failure: .serviceClosing, readyCount: 1),
     UpstreamScenario(
         name: "421 shutting down during DATA",
         configuration: plainConfig,
         steps: plainSetUp + [.send(twoRecipients), .server("250 OK\r\n"), .server("550 5.1.1 no such user\r\n"),
                              .server("250 OK\r\n"), .server("421 4.3.2 Service shutting down\r\n")],
         written: "EHLO \(relayName)\r\n" + oneByOne2 + "DATA\r\n",
-        outcomes: [["perm:message", "temp:connection"]], failure: .serviceClosing, readyCount: 1),
+        outcomes: [["fail", "account:unreachable"]], failure: .serviceClosing, readyCount: 1),
     UpstreamScenario(
         name: "mixed per-recipient results, pipelined",
         steps: postfixSetUp + [.send(threeRecipients),
@@ -125,7 +125,7 @@ let upstreamScenarios: [UpstreamScenario] = [
                                    + "Greylisted, try again in 5 minutes\r\n354 End data\r\n"),
                                .server("250 2.0.0 Ok: queued as Q1\r\n")],
         written: postfixSetUpWritten + pipelined3 + hello + ".\r\n",
-        outcomes: [["sent", "perm:message", "temp:message"]], closed: false, readyCount: 2),
+        outcomes: [["sent", "fail", "retry"]], closed: false, readyCount: 2),
     UpstreamScenario(
         name: "452 4.5.3 too many recipients without PIPELINING: the rest wait for the next transaction",
         configuration: plainConfig,
@@ -133,7 +133,7 @@ let upstreamScenarios: [UpstreamScenario] = [
                              .server("452 4.5.3 Error: too many recipients\r\n"), .server("354 go\r\n"),
                              .server("250 OK\r\n")],
         written: "EHLO \(relayName)\r\n" + oneByOne2 + "DATA\r\n" + hello + ".\r\n",
-        outcomes: [["sent", "temp:recipientLimit", "temp:recipientLimit"]], closed: false, readyCount: 2),
+        outcomes: [["sent", "split", "split"]], closed: false, readyCount: 2),
     UpstreamScenario(
         name: "452 too many recipients, pipelined",
         steps: postfixSetUp + [.send(threeRecipients),
@@ -141,34 +141,34 @@ let upstreamScenarios: [UpstreamScenario] = [
                                    + "452 4.5.3 Error: too many recipients\r\n354 End data\r\n"),
                                .server("250 2.0.0 Ok: queued as Q2\r\n")],
         written: postfixSetUpWritten + pipelined3 + hello + ".\r\n",
-        outcomes: [["sent", "temp:recipientLimit", "temp:recipientLimit"]], closed: false, readyCount: 2),
+        outcomes: [["sent", "split", "split"]], closed: false, readyCount: 2),
     UpstreamScenario(
         name: "DATA refused: RSET, then ready",
         configuration: plainConfig,
         steps: plainSetUp + [.send(outbound(to: ["bob@example.org"])), .server("250 OK\r\n"), .server("250 OK\r\n"),
                              .server("451 4.3.0 Temporary lookup failure\r\n"), .server("250 2.0.0 Ok\r\n")],
         written: "EHLO \(relayName)\r\nMAIL FROM:<alice@example.test>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nRSET\r\n",
-        outcomes: [["temp:message"]], closed: false, readyCount: 2),
+        outcomes: [["retry"]], closed: false, readyCount: 2),
     UpstreamScenario(
         name: "end of data refused as spam: no RSET needed",
         steps: postfixSetUp + [.send(twoRecipients), .server(postfixAccept2),
                                .server("550 5.7.1 Message rejected as spam\r\n")],
         written: postfixSetUpWritten + pipelined2 + hello + ".\r\n",
-        outcomes: [["perm:message", "perm:message"]], closed: false, readyCount: 2),
+        outcomes: [["fail", "fail"]], closed: false, readyCount: 2),
     UpstreamScenario(
         name: "every RCPT refused, pipelined: DATA refused too, RSET",
         steps: postfixSetUp + [.send(twoRecipients),
                                .server("250 2.1.0 Ok\r\n550 5.1.1 unknown\r\n550 5.1.1 unknown\r\n554 5.5.1 Error: no valid recipients\r\n"),
                                .server("250 2.0.0 Ok\r\n")],
         written: postfixSetUpWritten + pipelined2 + "RSET\r\n",
-        outcomes: [["perm:message", "perm:message"]], closed: false, readyCount: 2),
+        outcomes: [["fail", "fail"]], closed: false, readyCount: 2),
     UpstreamScenario(
         name: "354 although no RCPT was accepted: a lone dot, no content",
         steps: postfixSetUp + [.send(twoRecipients),
                                .server("250 2.1.0 Ok\r\n550 5.1.1 unknown\r\n550 5.1.1 unknown\r\n354 go\r\n"),
                                .server("554 5.5.1 no valid recipients\r\n")],
         written: postfixSetUpWritten + pipelined2 + ".\r\n",
-        outcomes: [["perm:message", "perm:message"]], closed: false, readyCount: 2),
+        outcomes: [["fail", "fail"]], closed: false, readyCount: 2),
     UpstreamScenario(
         name: "MAIL refused, pipelined: every recipient carries the MAIL reply",
         steps: postfixSetUp + [.send(twoRecipients),
@@ -176,13 +176,13 @@ let upstreamScenarios: [UpstreamScenario] = [
                                    + "503 5.5.1 Error: need MAIL command\r\n503 5.5.1 Error: need MAIL command\r\n"
                                    + "503 5.5.1 Error: need RCPT command\r\n")],
         written: postfixSetUpWritten + pipelined2,
-        outcomes: [["perm:message", "perm:message"]], closed: false, readyCount: 2),
+        outcomes: [["fail", "fail"]], closed: false, readyCount: 2),
     UpstreamScenario(
         name: "daily sending limit on MAIL is the account's problem",
         configuration: plainConfig,
         steps: plainSetUp + [.send(twoRecipients), .server("550 5.4.5 Daily user sending limit exceeded\r\n")],
         written: "EHLO \(relayName)\r\nMAIL FROM:<alice@example.test>\r\n",
-        outcomes: [["perm:account", "perm:account"]], closed: false, readyCount: 2),
+        outcomes: [["account:quota", "account:quota"]], closed: false, readyCount: 2),
     UpstreamScenario(
         name: "two messages in one session",
         steps: postfixSetUp + [.send(twoRecipients), .server(postfixAccept2), .server("250 2.0.0 Ok: queued as A1\r\n"),
@@ -197,13 +197,13 @@ let upstreamScenarios: [UpstreamScenario] = [
         name: "timeout waiting for the end-of-data reply",
         steps: postfixSetUp + [.send(twoRecipients), .server(postfixAccept2), .timeout],
         written: postfixSetUpWritten + pipelined2 + hello + ".\r\n",
-        outcomes: [["temp:connection", "temp:connection"]], failure: .timeout(.dataTermination), readyCount: 1),
+        outcomes: [["retry", "retry"]], failure: .timeout(.dataTermination), readyCount: 1),
     UpstreamScenario(
         name: "connection lost between RCPTs",
         configuration: plainConfig,
         steps: plainSetUp + [.send(twoRecipients), .server("250 OK\r\n"), .closed],
         written: "EHLO \(relayName)\r\nMAIL FROM:<alice@example.test>\r\nRCPT TO:<bob@example.org>\r\n",
-        outcomes: [["temp:connection", "temp:connection"]], failure: .connectionLost, readyCount: 1),
+        outcomes: [["retry", "retry"]], failure: .connectionLost, readyCount: 1),
     UpstreamScenario(
         name: "greeting timeout", steps: [.connect, .timeout], written: "", failure: .timeout(.greeting)),
     UpstreamScenario(
@@ -220,18 +220,18 @@ let upstreamScenarios: [UpstreamScenario] = [
         configuration: plainConfig,
         steps: plainSetUp + [.send(twoRecipients), .server("250 OK\r\n"), .quit],
         written: "EHLO \(relayName)\r\nMAIL FROM:<alice@example.test>\r\nRCPT TO:<bob@example.org>\r\n",
-        outcomes: [["temp:connection", "temp:connection"]], readyCount: 1),
+        outcomes: [["account:unreachable", "account:unreachable"]], readyCount: 1),
     UpstreamScenario(
         name: "message over the advertised SIZE fails before MAIL (5.3.4)",
         configuration: plainConfig,
         steps: [.connect, .server(plainGreeting), .server("250-small.test\r\n250 SIZE 10\r\n"),
                 .send(outbound(to: ["bob@example.org"]))],
-        written: "EHLO \(relayName)\r\n", outcomes: [["perm:message"]], closed: false, readyCount: 2),
+        written: "EHLO \(relayName)\r\n", outcomes: [["fail"]], closed: false, readyCount: 2),
     UpstreamScenario(
         name: "SMTPUTF8 address but SMTPUTF8 not offered (5.6.7)",
         configuration: plainConfig,
         steps: plainSetUp + [.send(outbound(to: ["jörg@example.de"]))],
-        written: "EHLO \(relayName)\r\n", outcomes: [["perm:message"]], closed: false, readyCount: 2),
+        written: "EHLO \(relayName)\r\n", outcomes: [["fail"]], closed: false, readyCount: 2),
     UpstreamScenario(
         name: "recipient with CRLF in it is refused locally, the others go",
         configuration: plainConfig,
@@ -239,12 +239,12 @@ let upstreamScenarios: [UpstreamScenario] = [
                              .server("250 OK\r\n"), .server("250 OK\r\n"), .server("354 go\r\n"), .server("250 OK\r\n")],
         written: "EHLO \(relayName)\r\nMAIL FROM:<alice@example.test>\r\nRCPT TO:<carol@example.net>\r\nDATA\r\n"
             + hello + ".\r\n",
-        outcomes: [["perm:message", "sent"]], closed: false, readyCount: 2),
+        outcomes: [["fail", "sent"]], closed: false, readyCount: 2),
     UpstreamScenario(
         name: "send before the session is ready",
         configuration: plainConfig,
         steps: [.connect, .send(outbound(to: ["bob@example.org"])), .server(plainGreeting)],
-        written: "EHLO \(relayName)\r\n", outcomes: [["temp:connection"]], closed: false),
+        written: "EHLO \(relayName)\r\n", outcomes: [["account:unreachable"]], closed: false),
 ]
 
 @Suite struct ClientTranscriptTests {

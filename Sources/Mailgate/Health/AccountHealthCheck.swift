@@ -142,7 +142,7 @@ public final class AccountHealthCheck {
             smtpPhase = .quitting
             let reply = result.dataReply ?? result.recipients.first?.reply
             let text = ProtocolCheck.oneLine(reply.map(RelayEngine.text) ?? "no reply")
-            let sent = result.recipients.allSatisfy { $0.outcome == .sent } && !result.recipients.isEmpty
+            let sent = result.recipients.allSatisfy { $0.outcome == .accepted } && !result.recipients.isEmpty
             checks.append(ProtocolCheck(step: "send-test", target: testRecipient ?? "", outcome: sent ? .passed : .failed(text),
                                         milliseconds: elapsedMilliseconds, detail: text))
             session?.quit()

@@ -450,8 +450,7 @@ final class RelayEngine: DrainableSession {
             guard let job = jobs.removeValue(forKey: id) else { return }
             // The session died before this message was handed over: the account's or the
             // connection's problem, never the message's.
-            let problem = Self.problem(for: failure.classification, reply: failure.reply)
-            pause(account, problem: problem, detail: failure.detail)
+            pause(account, problem: Self.problem(of: failure.classification), detail: failure.detail)
             record(retryAll(job, reason: "account \(account.name): \(failure.detail)"), for: job)
         case .closed:
             account.busy[id] = nil
@@ -470,25 +469,21 @@ final class RelayEngine: DrainableSession {
         for (claimed, recipientResult) in zip(job.recipients, result.recipients) {
             let replyText = Self.text(recipientResult.reply)
             switch recipientResult.outcome {
-            case .sent:
+            case .accepted:
                 let reply = result.dataReply ?? recipientResult.reply
                 updates.append((claimed, .sent(account: account.name, reply: Self.text(reply),
                                                upstreamQueueID: result.upstreamQueueID)))
-            case .failed(let failure):
-                switch failure.scope {
-                case .message where failure.permanent:
-                    updates.append((claimed, .failed(reason: replyText, reply: replyText, account: account.name)))
-                case .message:
-                    updates.append(temporaryFailure(claimed, reason: replyText, hint: failure.retryAfter,
-                                                    account: account.name))
-                case .recipientLimit:
-                    updates.append((claimed, .retry(after: .zero, reason: replyText, costsAttempt: false,
-                                                    account: account.name)))
-                case .account, .connection:
-                    accountProblem = (Self.problem(for: failure, reply: recipientResult.reply), replyText)
-                    updates.append((claimed, .retry(after: .zero, reason: "account \(account.name): \(replyText)",
-                                                    costsAttempt: false, account: account.name)))
-                }
+            case .failPermanently:
+                updates.append((claimed, .failed(reason: replyText, reply: replyText, account: account.name)))
+            case .retryMessage(let hint):
+                updates.append(temporaryFailure(claimed, reason: replyText, hint: hint, account: account.name))
+            case .recipientLimit:
+                updates.append((claimed, .retry(after: .zero, reason: replyText, costsAttempt: false,
+                                                account: account.name)))
+            case .accountProblem(let problem):
+                accountProblem = (problem, replyText)
+                updates.append((claimed, .retry(after: .zero, reason: "account \(account.name): \(replyText)",
+                                                costsAttempt: false, account: account.name)))
             }
         }
         if let (problem, detail) = accountProblem { pause(account, problem: problem, detail: detail) }
@@ -610,12 +605,12 @@ final class RelayEngine: DrainableSession {
         }
     }
 
-    private static func problem(for failure: SMTPFailureClass, reply: SMTPReply?) -> AccountProblem {
-        guard failure.scope == .account, let reply else { return .unreachable }
-        switch RelayOutcome.classify(UpstreamReply(code: reply.code, text: reply.lines.joined(separator: " ")),
-                                     in: .rcptTo, retryHint: failure.retryAfter) {
-        case .accountProblem(let problem): return problem
-        case .sent, .retryMessage, .failPermanently: return .rateLimited(retryAfter: failure.retryAfter)
+    /// The pause a failed session asks for. A session failure is never the message's (it was
+    /// not handed over), so a verdict about a message still pauses the account as unreachable.
+    private static func problem(of verdict: UpstreamVerdict) -> AccountProblem {
+        switch verdict {
+        case .accountProblem(let problem): problem
+        case .accepted, .retryMessage, .failPermanently, .recipientLimit: .unreachable
         }
     }
 

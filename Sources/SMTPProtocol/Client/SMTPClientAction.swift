@@ -1,6 +1,6 @@
 // The upstream session's vocabulary: the message the relay hands in, what the session asks the
 // relay to do (actions) and the results it reports: per recipient, per message, per session,
-// each failure classified as temporary/permanent and as the message's or the account's problem.
+// each failure judged by MailCore's UpstreamReplyClassifier (message, recipient limit, account).
 // Contract: every `send(_:)` is answered by exactly one `.messageResult`, even when the session dies.
 
 import MailCore
@@ -28,43 +28,10 @@ public struct SMTPClientMessage: Sendable, Hashable {
     }
 }
 
-/// Whose problem a failure is, which decides what the relay does with it.
-public enum SMTPFailureScope: Sendable, Hashable {
-    /// This message or recipient: counts as a delivery attempt (retry on 4xx, DSN on 5xx).
-    case message
-    /// The server took no more recipients in this transaction (452 4.5.3): send these again in
-    /// another transaction at once; costs no attempt.
-    case recipientLimit
-    /// The account: login refused, rate or quota reached, sending blocked. Costs the message no
-    /// attempt; mark the account exhausted or paused and move the message to another account.
-    case account
-    /// The upstream is unreachable or broke the session (connect failure, timeout, lost
-    /// connection, protocol error): costs no attempt; mark the account unhealthy.
-    case connection
-}
-
-public struct SMTPFailureClass: Sendable, Hashable {
-    /// 5xx (or a local refusal such as 5.3.4 size) rather than 4xx/timeout/connection loss.
-    public var permanent: Bool
-    public var scope: SMTPFailureScope
-    /// From the reply text ("try again in 10 minutes"), when present.
-    public var retryAfter: Duration?
-
-    public init(permanent: Bool, scope: SMTPFailureScope, retryAfter: Duration? = nil) {
-        self.permanent = permanent
-        self.scope = scope
-        self.retryAfter = retryAfter
-    }
-}
-
-public enum SMTPRecipientOutcome: Sendable, Hashable {
-    case sent
-    case failed(SMTPFailureClass)
-}
-
 public struct SMTPRecipientResult: Sendable, Hashable {
     public var recipient: MailboxAddress
-    public var outcome: SMTPRecipientOutcome
+    /// `.accepted` when sent; otherwise whose failure it is and what the relay does with it.
+    public var outcome: UpstreamVerdict
     /// The reply that decided: the end-of-data reply when sent, else the refusal (MAIL, RCPT,
     /// DATA, end of data) or a local reply (`fromUpstream` false: timeout, lost connection, size).
     public var reply: SMTPReply
@@ -102,7 +69,7 @@ public enum SMTPSessionFailureKind: Sendable, Hashable {
 
 public struct SMTPSessionFailure: Sendable, Hashable {
     public var kind: SMTPSessionFailureKind
-    public var classification: SMTPFailureClass
+    public var classification: UpstreamVerdict
     /// The upstream reply that ended the session, if one did.
     public var reply: SMTPReply?
     /// Human-readable, for logs.

@@ -2,6 +2,8 @@
 // demands, its credentials, per-step timeouts (RFC 5321 §4.5.3.2 defaults) and reply limits.
 // Plain values the relay builds from an [[account]] entry for each connection it opens.
 
+import MailCore
+
 /// How the connection is secured. Never downgraded: `.startTLS` fails when it is not offered.
 public enum SMTPClientSecurity: Sendable, Hashable {
     /// smtp:// : plain connect, STARTTLS required before anything else.
@@ -35,6 +37,21 @@ public enum SMTPClientStep: Sendable, Hashable {
     case dataTermination
     case reset
     case quit
+
+    /// The phase the reply classifier judges a reply or failure at this step in.
+    public var phase: UpstreamPhase {
+        switch self {
+        case .connect, .tlsHandshake, .greeting: .greeting
+        case .ehlo: .ehlo
+        case .startTLS: .startTLS
+        case .auth: .auth
+        case .mail: .mailFrom
+        case .rcpt: .rcptTo
+        case .dataInitiation: .data
+        case .dataTermination: .endOfData
+        case .reset, .quit: .reset
+        }
+    }
 }
 
 /// RFC 5321 §4.5.3.2 values as defaults. `dataBlock` is the service's: it bounds each write of

@@ -1,14 +1,17 @@
 // How the session ends badly: the message in flight (if any) gets its result first — recipients
 // not yet decided carry the failure (the upstream's reply, or a local 4xx for timeouts, lost
 // connections and protocol errors) — then `.sessionFailed` with the classified reason, then `.close`.
+// The verdict is UpstreamReplyClassifier's: of the failure reply, else of the failure kind.
+
+import MailCore
 
 extension SMTPClientSession {
     mutating func fail(_ kind: SMTPSessionFailureKind, reply: SMTPReply?, detail: String,
                        into actions: inout [SMTPClientAction]) {
         guard state != .closed else { return }
         let step = currentStep ?? .connect
-        let classification = reply.flatMap { SMTPReplyClassifier.classify($0, step: step) }
-            ?? Self.defaultClassification(kind)
+        let classification = reply.flatMap { $0.code >= 400 ? $0.verdict(at: step) : nil }
+            ?? UpstreamReplyClassifier.classify(Self.failure(kind), in: step.phase)
         let recipientReply = reply.flatMap { $0.code >= 400 ? $0 : nil }
         reportUnfinishedMessage(reply: recipientReply ?? Self.localReply(kind, detail: detail),
                                 fromUpstream: recipientReply != nil, classification: classification, into: &actions)
@@ -18,12 +21,12 @@ extension SMTPClientSession {
     }
 
     /// Emits the result of the message in flight, undecided recipients failing with `reply`.
-    mutating func reportUnfinishedMessage(reply: SMTPReply, fromUpstream: Bool, classification: SMTPFailureClass,
+    mutating func reportUnfinishedMessage(reply: SMTPReply, fromUpstream: Bool, classification: UpstreamVerdict,
                                           into actions: inout [SMTPClientAction]) {
         guard var transaction else { return }
         for index in transaction.results.indices where transaction.results[index] == nil {
             transaction.results[index] = SMTPRecipientResult(recipient: transaction.message.recipients[index].address,
-                                                             outcome: .failed(classification), reply: reply,
+                                                             outcome: classification, reply: reply,
                                                              fromUpstream: fromUpstream)
         }
         let result = SMTPMessageResult(recipients: transaction.results.compactMap { $0 },
@@ -32,14 +35,14 @@ extension SMTPClientSession {
         self.transaction = nil
     }
 
-    static func defaultClassification(_ kind: SMTPSessionFailureKind) -> SMTPFailureClass {
+    /// What ended the session when no failure reply says more (a 421 or a refusal does).
+    static func failure(_ kind: SMTPSessionFailureKind) -> UpstreamFailure {
         switch kind {
-        case .authenticationUnavailable:
-            SMTPFailureClass(permanent: true, scope: .account)
-        case .authenticationFailed:
-            SMTPFailureClass(permanent: false, scope: .account)
-        case .connectionLost, .timeout, .greetingRefused, .tlsUnavailable, .tlsFailed, .serviceClosing, .protocolError:
-            SMTPFailureClass(permanent: false, scope: .connection)
+        case .connectionLost: .connectionLost
+        case .timeout: .timedOut
+        case .greetingRefused, .serviceClosing, .protocolError: .protocolError
+        case .tlsUnavailable, .tlsFailed: .tlsFailed
+        case .authenticationUnavailable, .authenticationFailed: .authenticationImpossible
         }
     }
 

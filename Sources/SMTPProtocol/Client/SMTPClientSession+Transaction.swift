@@ -34,7 +34,7 @@ struct ClientTransaction {
     var recipientPaths: [Int: String] = [:]
     var nextRecipient = 0
     var mailAccepted = false
-    var mailRefusal: (reply: SMTPReply, classification: SMTPFailureClass)?
+    var mailRefusal: (reply: SMTPReply, classification: UpstreamVerdict)?
     var accepted: [Int] = []
     var dataReply: SMTPReply?
 }
@@ -47,12 +47,12 @@ extension SMTPClientSession {
         guard state == .ready, let capabilities else {
             let notReady = SMTPClientSession.localResult(
                 message, reply: SMTPReply(451, "4.3.0", "upstream session not ready"),
-                classification: SMTPFailureClass(permanent: false, scope: .connection))
+                classification: .accountProblem(.unreachable))
             return [.messageResult(notReady)]
         }
         let needsUTF8 = message.requiresSMTPUTF8 || !(message.sender?.isASCII ?? true)
             || message.recipients.contains { !$0.address.isASCII }
-        let permanent = SMTPFailureClass(permanent: true, scope: .message)
+        let permanent = UpstreamVerdict.failPermanently
         if let size = capabilities.size, capabilities.refusesSize(message.content.count) {
             let reply = SMTPReply(552, "5.3.4", "message size \(message.content.count) exceeds the upstream limit of \(size)")
             finishLocally(message, reply: reply, classification: permanent, into: &actions)
@@ -76,7 +76,7 @@ extension SMTPClientSession {
                 transaction.recipientPaths[index] = path
             } else {
                 transaction.results[index] = SMTPRecipientResult(
-                    recipient: recipient.address, outcome: .failed(permanent),
+                    recipient: recipient.address, outcome: permanent,
                     reply: SMTPReply(501, "5.1.3", "bad recipient address"), fromUpstream: false)
             }
         }
@@ -136,7 +136,8 @@ extension SMTPClientSession {
             return
         }
         let expectation = transaction.expected.removeFirst()
-        let failure = SMTPReplyClassifier.classify(reply, step: expectation.step)
+        let verdict = reply.verdict(at: expectation.step)
+        let failure = verdict == .accepted ? nil : verdict
         guard Self.fits(reply, expectation) else {
             fail(.protocolError, reply: reply, detail: "unexpected reply: \(reply.description)", into: &actions)
             return
@@ -153,16 +154,16 @@ extension SMTPClientSession {
         case .rcpt(let index):
             let address = transaction.message.recipients[index].address
             if let refusal = transaction.mailRefusal {
-                transaction.results[index] = SMTPRecipientResult(recipient: address, outcome: .failed(refusal.classification),
+                transaction.results[index] = SMTPRecipientResult(recipient: address, outcome: refusal.classification,
                                                                  reply: refusal.reply, fromUpstream: true)
             } else if let failure {
-                transaction.results[index] = SMTPRecipientResult(recipient: address, outcome: .failed(failure),
+                transaction.results[index] = SMTPRecipientResult(recipient: address, outcome: failure,
                                                                  reply: reply, fromUpstream: true)
-                if failure.scope == .recipientLimit && !transaction.pipelined {
+                if failure == .recipientLimit && !transaction.pipelined {
                     // The server takes no more in this transaction: the rest go to the next one.
                     for later in transaction.sendable[transaction.nextRecipient...] {
                         transaction.results[later] = SMTPRecipientResult(
-                            recipient: transaction.message.recipients[later].address, outcome: .failed(failure),
+                            recipient: transaction.message.recipients[later].address, outcome: failure,
                             reply: reply, fromUpstream: true)
                     }
                     transaction.nextRecipient = transaction.sendable.count
@@ -175,7 +176,7 @@ extension SMTPClientSession {
         case .data:
             self.transaction = transaction
             if let failure {
-                settleAccepted(reply: reply, outcome: .failed(failure))
+                settleAccepted(reply: reply, outcome: failure)
                 finishTransaction(needsReset: transaction.mailAccepted, into: &actions)
             } else if transaction.accepted.isEmpty || transaction.mailRefusal != nil {
                 self.transaction?.expected = [.discardedDataEnd]
@@ -187,7 +188,7 @@ extension SMTPClientSession {
         case .dataEnd:
             transaction.dataReply = reply
             self.transaction = transaction
-            settleAccepted(reply: reply, outcome: failure.map { .failed($0) } ?? .sent)
+            settleAccepted(reply: reply, outcome: verdict)
             finishTransaction(needsReset: false, into: &actions)
         case .discardedDataEnd:
             self.transaction = transaction
@@ -213,7 +214,7 @@ extension SMTPClientSession {
                 if let refusal = transaction.mailRefusal {
                     transaction.results[index] = SMTPRecipientResult(
                         recipient: transaction.message.recipients[index].address,
-                        outcome: .failed(refusal.classification), reply: refusal.reply, fromUpstream: true)
+                        outcome: refusal.classification, reply: refusal.reply, fromUpstream: true)
                 }
             }
             self.transaction = transaction
@@ -239,7 +240,7 @@ extension SMTPClientSession {
     }
 
     /// Gives every recipient accepted by RCPT the outcome of DATA or of the end of data.
-    private mutating func settleAccepted(reply: SMTPReply, outcome: SMTPRecipientOutcome) {
+    private mutating func settleAccepted(reply: SMTPReply, outcome: UpstreamVerdict) {
         guard var transaction else { return }
         for index in transaction.accepted {
             transaction.results[index] = SMTPRecipientResult(recipient: transaction.message.recipients[index].address,
@@ -253,7 +254,7 @@ extension SMTPClientSession {
         let unknown = SMTPReply(451, "4.5.0", "no reply for this recipient")
         let results = transaction.results.enumerated().map { index, result in
             result ?? SMTPRecipientResult(recipient: transaction.message.recipients[index].address,
-                                          outcome: .failed(SMTPFailureClass(permanent: false, scope: .connection)),
+                                          outcome: .accountProblem(.unreachable),
                                           reply: unknown, fromUpstream: false)
         }
         let queueID = transaction.dataReply.flatMap { $0.isPositive ? Self.upstreamQueueID(in: $0.text) : nil }
@@ -269,15 +270,15 @@ extension SMTPClientSession {
     }
 
     private mutating func finishLocally(_ message: SMTPClientMessage, reply: SMTPReply,
-                                        classification: SMTPFailureClass, into actions: inout [SMTPClientAction]) {
+                                        classification: UpstreamVerdict, into actions: inout [SMTPClientAction]) {
         actions.append(.messageResult(Self.localResult(message, reply: reply, classification: classification)))
         becomeReady(into: &actions)
     }
 
     static func localResult(_ message: SMTPClientMessage, reply: SMTPReply,
-                            classification: SMTPFailureClass) -> SMTPMessageResult {
+                            classification: UpstreamVerdict) -> SMTPMessageResult {
         let recipients = message.recipients.map {
-            SMTPRecipientResult(recipient: $0.address, outcome: .failed(classification), reply: reply, fromUpstream: false)
+            SMTPRecipientResult(recipient: $0.address, outcome: classification, reply: reply, fromUpstream: false)
         }
         return SMTPMessageResult(recipients: recipients, dataReply: nil, upstreamQueueID: nil)
     }

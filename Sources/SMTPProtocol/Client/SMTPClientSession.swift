@@ -215,7 +215,7 @@ public struct SMTPClientSession: Sendable {
             actions.append(.send(SMTPClientEncoding.line("QUIT")))
         case .connecting, .tlsHandshake, .greeting, .ehlo, .helo, .startTLS, .auth, .transaction, .reset:
             reportUnfinishedMessage(reply: SMTPReply(451, "4.3.0", "session ended by the relay"), fromUpstream: false,
-                                    classification: SMTPFailureClass(permanent: false, scope: .connection),
+                                    classification: .accountProblem(.unreachable),
                                     into: &actions)
             close(into: &actions)
         }

@@ -104,4 +104,10 @@ extension SMTPReply {
     public var isPositive: Bool { (200..<300).contains(code) }
     public var isTransientFailure: Bool { (400..<500).contains(code) }
     public var isPermanentFailure: Bool { (500..<600).contains(code) }
+    public var enhancedStatus: EnhancedStatusCode? { enhanced.flatMap { EnhancedStatusCode($0) } }
+
+    /// This reply judged as the answer at `step` (UpstreamReplyClassifier: the relay's only judge).
+    public func verdict(at step: SMTPClientStep) -> UpstreamVerdict {
+        UpstreamReplyClassifier.classify(code: code, enhanced: enhancedStatus, text: text, in: step.phase)
+    }
 }

@@ -37,7 +37,7 @@ public enum RetryHint {
         let amount: Int
         if tokens[index] == "a" || tokens[index] == "an" {
             amount = 1
-        } else if let number = ESMTPParameters.decimal(Array(tokens[index].utf8)[...], saturatingAt: 10_000_000) {
+        } else if let number = saturatingDecimal(tokens[index]) {
             amount = number
         } else {
             return nil
@@ -47,6 +47,17 @@ public enum RetryHint {
         let seconds = amount.multipliedReportingOverflow(by: unit ?? 1)
         guard !seconds.overflow else { return maximum }
         return min(.seconds(seconds.partialValue), maximum)
+    }
+
+    /// Digits only (the tokenizer's digit runs); values above 10,000,000 read as 10,000,000.
+    private static func saturatingDecimal(_ token: String) -> Int? {
+        let limit = 10_000_000
+        var result = 0
+        for byte in token.utf8 {
+            guard (0x30...0x39).contains(byte) else { return nil }
+            result = min(limit, result * 10 + Int(byte - 0x30))
+        }
+        return token.isEmpty ? nil : result
     }
 
     private static func unitSeconds(_ word: String) -> Int? {
