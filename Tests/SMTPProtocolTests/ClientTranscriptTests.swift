@@ -135,6 +135,14 @@ let upstreamScenarios: [UpstreamScenario] = [
         written: "EHLO \(relayName)\r\n" + oneByOne2 + "DATA\r\n" + hello + ".\r\n",
         outcomes: [["sent", "split", "split"]], closed: false, readyCount: 2),
     UpstreamScenario(
+        name: "452 4.5.3 on the first RCPT: a temporary failure, not a split that would loop",
+        configuration: plainConfig,
+        steps: plainSetUp + [.send(twoRecipients), .server("250 OK\r\n"),
+                             .server("452 4.5.3 Error: too many recipients\r\n"),
+                             .server("452 4.5.3 Error: too many recipients\r\n"), .server("250 OK\r\n")],
+        written: "EHLO \(relayName)\r\n" + oneByOne2 + "RSET\r\n",
+        outcomes: [["retry", "retry"]], closed: false, readyCount: 2),
+    UpstreamScenario(
         name: "452 too many recipients, pipelined",
         steps: postfixSetUp + [.send(threeRecipients),
                                .server("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n452 4.5.3 Error: too many recipients\r\n"

@@ -156,7 +156,10 @@ extension SMTPClientSession {
             if let refusal = transaction.mailRefusal {
                 transaction.results[index] = SMTPRecipientResult(recipient: address, outcome: refusal.classification,
                                                                  reply: refusal.reply, fromUpstream: true)
-            } else if let failure {
+            } else if var failure {
+                // "Too many recipients" before any was taken cannot be about the count: split again and
+                // the next transaction would meet it again, for ever. A temporary failure instead.
+                if failure == .recipientLimit && transaction.accepted.isEmpty { failure = .retryMessage(after: nil) }
                 transaction.results[index] = SMTPRecipientResult(recipient: address, outcome: failure,
                                                                  reply: reply, fromUpstream: true)
                 if failure == .recipientLimit && !transaction.pipelined {
