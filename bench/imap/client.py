@@ -250,7 +250,11 @@ def idle(args):
     held = []
     try:
         for index in range(args.sessions):
-            held.append(endpoint.login(context, source_address(index)))
+            try:
+                held.append(endpoint.login(context, source_address(index)))
+            except (OSError, imaplib.IMAP4.error) as error:
+                print(f"# session {index + 1} failed: {error!r}", file=sys.stderr)
+                break
             if (index + 1) % 500 == 0:
                 print(f"# {index + 1} sessions logged in", file=sys.stderr)
         time.sleep(2)
