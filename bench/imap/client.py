@@ -209,25 +209,38 @@ def compare(args):
 
     print(f"# large FETCH: {args.big_rounds} rounds each", file=sys.stderr)
     big_bytes = 0
+    mailgate_cpu = []
     for _ in range(args.big_rounds):
         for side, endpoint in sides.items():
             client = endpoint.login(context)
             uid = big_uid(client)
+            cpu = cpu_seconds(args.proxy_pid) if args.proxy_pid else 0
             elapsed, big = timed(lambda: fetch_body(client, uid))
             big_bytes = len(big)
             record("big_mb_per_s", side, big_bytes / elapsed / 1e6)
+            if side == "proxy" and args.proxy_pid:
+                mailgate_cpu.append((cpu_seconds(args.proxy_pid) - cpu) * 1000 / (big_bytes / 1e6))
             close(client)
 
     for name, values in figures.items():
         print(name, *(f"{statistics.median(values[side]):.2f}" for side in ("direct", "proxy")))
     login = figures["login_ms"]
     print("login_p90_ms", *(f"{statistics.quantiles(login[side], n=10)[-1]:.2f}" for side in ("direct", "proxy")))
+    if mailgate_cpu:
+        print("mailgate_cpu_ms_per_mb", "-", f"{statistics.median(mailgate_cpu):.2f}")
     print("bodies_count", len(chosen), len(chosen))
     print("bodies_bytes", body_bytes, body_bytes)
     print("big_bytes", big_bytes, big_bytes)
 
 
 # ---------------------------------------------------------------- idle
+
+def cpu_seconds(pid):
+    """User plus system CPU time of PID (all its threads) so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as status:
@@ -285,6 +298,7 @@ def main():
     c.add_argument("--big-bytes", type=int, default=50 * 1024 * 1024)
     c.add_argument("--rounds", type=int, default=5)
     c.add_argument("--big-rounds", type=int, default=3)
+    c.add_argument("--proxy-pid", type=int, help="mailgate's pid, for its CPU time per MB of the large FETCH")
     i = commands.add_parser("idle")
     i.add_argument("cafile")
     i.add_argument("proxy")
