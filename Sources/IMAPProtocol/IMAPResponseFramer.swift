@@ -1,9 +1,10 @@
-// Frames server responses for mailgate's IMAP sync, keeping literals (message
-// bodies) instead of skipping them as IMAPResponseReader does: one frame is the
-// response's line segments and the literal between each pair.
+// Frames server responses for mailgate as an IMAP client: one frame is the
+// response's line segments and the literal between each pair. The sync keeps
+// literals (message bodies); the login reader (IMAPResponseReader) keeps none.
 // Contract: append bytes in any split, call next() until needMoreBytes. The line
 // text of one response is bounded by maxLineLength; a literal above
-// maxLiteralSize is read past and reported as nil (its size is kept), not fatal.
+// maxLiteralSize is read past and reported as nil (its size is kept), and one
+// above literalSizeLimit, when set, is fatal as soon as it is announced.
 
 /// One whole server response: `segments[i]` ends with `{n}` when `literals[i]` follows it.
 public struct IMAPResponseFrame: Sendable, Hashable {
@@ -34,6 +35,7 @@ public enum IMAPResponseFramerEvent: Sendable, Hashable {
 public struct IMAPResponseFramer: Sendable {
     public let maxLineLength: Int
     public let maxLiteralSize: Int
+    public let literalSizeLimit: Int?
     private var buffer: [UInt8] = []
     private var readIndex = 0
     private var scanIndex = 0
@@ -46,9 +48,10 @@ public struct IMAPResponseFramer: Sendable {
     private var literalKept: [UInt8]?
     private var failed: String?
 
-    public init(maxLineLength: Int = 65536, maxLiteralSize: Int = 64 << 20) {
+    public init(maxLineLength: Int = 65536, maxLiteralSize: Int = 64 << 20, literalSizeLimit: Int? = nil) {
         self.maxLineLength = maxLineLength
         self.maxLiteralSize = maxLiteralSize
+        self.literalSizeLimit = literalSizeLimit
     }
 
     public mutating func append(_ bytes: some Collection<UInt8>) {
@@ -58,6 +61,15 @@ public struct IMAPResponseFramer: Sendable {
 
     /// Bytes buffered but not yet framed (literal bytes being collected excluded).
     public var bufferedByteCount: Int { buffer.count - readIndex }
+
+    /// Hands over every byte not yet framed (the proxy's relay takes them after login).
+    public mutating func takeRemainingBytes() -> [UInt8] {
+        let rest = Array(buffer[readIndex...])
+        buffer = []
+        readIndex = 0
+        scanIndex = 0
+        return rest
+    }
 
     public mutating func next() -> IMAPResponseFramerEvent {
         if let failed { return .failure(failed) }
@@ -87,6 +99,7 @@ public struct IMAPResponseFramer: Sendable {
             scanIndex = readIndex
             segments.append(segment)
             if let size = IMAPResponseReader.trailingLiteralSize(segment) {
+                if let literalSizeLimit, size > literalSizeLimit { return fail("literal in response too large") }
                 literalSizes.append(size)
                 literalRemaining = size
                 if size <= maxLiteralSize {

@@ -1,6 +1,6 @@
-// Incremental reader of server responses (for mailgate as an IMAP client):
-// frames lines, skips literals inside them, and parses status responses,
-// their [CODE args] and untagged CAPABILITY lists.
+// Incremental reader of server responses (for mailgate as an IMAP client
+// logging in): IMAPResponseFramer frames them, skipping literals, and this
+// parses status responses, their [CODE args] and untagged CAPABILITY lists.
 // Contract: append bytes in any split, call next() until needMoreBytes. Lines
 // are bounded by maxResponseLength and skipped literals by maxLiteralSize.
 
@@ -46,94 +46,38 @@ public enum IMAPResponseEvent: Sendable, Hashable {
 }
 
 public struct IMAPResponseReader: Sendable {
-    public var maxResponseLength: Int
-    public var maxLiteralSize: Int
-    private var buffer: [UInt8] = []
-    private var readIndex = 0
-    private var scanIndex = 0
-    /// The first segment of the response being read (literals later are skipped).
-    private var firstSegment: [UInt8]?
-    private var responseLength = 0
-    private var literalRemaining = 0
+    /// Literals are read past, never kept; one announced above `maxLiteralSize` is fatal.
+    private var framer: IMAPResponseFramer
     private var failed: String?
 
     public init(maxResponseLength: Int = 65536, maxLiteralSize: Int = 1 << 20) {
-        self.maxResponseLength = maxResponseLength
-        self.maxLiteralSize = maxLiteralSize
+        framer = IMAPResponseFramer(maxLineLength: maxResponseLength, maxLiteralSize: 0,
+                                    literalSizeLimit: maxLiteralSize)
     }
 
     public mutating func append(_ bytes: some Collection<UInt8>) {
-        guard failed == nil else { return }
-        buffer.append(contentsOf: bytes)
+        framer.append(bytes)
     }
 
     /// Bytes queued but not yet consumed.
-    public var bufferedByteCount: Int { buffer.count - readIndex }
+    public var bufferedByteCount: Int { framer.bufferedByteCount }
 
     /// Hands over every unconsumed byte (for the relay after login).
-    public mutating func takeRemainingBytes() -> [UInt8] {
-        let rest = Array(buffer[readIndex...])
-        buffer = []
-        readIndex = 0
-        scanIndex = 0
-        return rest
-    }
+    public mutating func takeRemainingBytes() -> [UInt8] { framer.takeRemainingBytes() }
 
     public mutating func next() -> IMAPResponseEvent {
         if let failed { return .failure(failed) }
-        while true {
-            if literalRemaining > 0 {
-                let take = min(literalRemaining, buffer.count - readIndex)
-                readIndex += take
-                literalRemaining -= take
-                if literalRemaining > 0 { compact(); return .needMoreBytes }
-                scanIndex = readIndex
+        switch framer.next() {
+        case .needMoreBytes:
+            return .needMoreBytes
+        case .failure(let reason):
+            return .failure(reason)
+        case .frame(let frame):
+            guard let response = Self.parse(frame.segments.first ?? []) else {
+                failed = "not an IMAP response"
+                return .failure("not an IMAP response")
             }
-            guard let newline = buffer[max(scanIndex, readIndex)...].firstIndex(of: 0x0A) else {
-                scanIndex = buffer.count
-                if responseLength + (buffer.count - readIndex) > maxResponseLength { return fail("response line too long") }
-                compact()
-                return .needMoreBytes
-            }
-            var end = newline
-            if end > readIndex && buffer[end - 1] == 0x0D { end -= 1 }
-            let segment = Array(buffer[readIndex..<end])
-            responseLength += newline + 1 - readIndex
-            readIndex = newline + 1
-            scanIndex = readIndex
-            if responseLength > maxResponseLength { return fail("response line too long") }
-            if firstSegment == nil { firstSegment = segment }
-            if let size = Self.trailingLiteralSize(segment) {
-                guard size <= maxLiteralSize else { return fail("literal in response too large") }
-                literalRemaining = size
-                continue
-            }
-            let line = firstSegment ?? segment
-            firstSegment = nil
-            responseLength = 0
-            compact()
-            guard let response = Self.parse(line) else { return fail("not an IMAP response") }
             return .response(response)
-        }
-    }
-
-    private mutating func fail(_ reason: String) -> IMAPResponseEvent {
-        failed = reason
-        buffer = []
-        readIndex = 0
-        scanIndex = 0
-        return .failure(reason)
-    }
-
-    private mutating func compact() {
-        if readIndex == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
-            readIndex = 0
-            scanIndex = 0
-        } else if readIndex > 4096 && readIndex * 2 > buffer.count {
-            buffer.removeFirst(readIndex)
-            scanIndex = max(0, scanIndex - readIndex)
-            readIndex = 0
         }
     }
 
