@@ -292,3 +292,19 @@ final class OAuth2TokenService {
         return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec / 1_000_000)
     }
 }
+
+extension OAuth2TokenService {
+    /// The token an account's session needs: nil at once for accounts without an oauth2 table.
+    func tokenIfNeeded(for account: AccountConfig, _ done: @escaping (Result<String?, OAuth2TokenError>) -> Void) {
+        guard case .oauth2Refresh(let setup) = account.credential else { return done(.success(nil)) }
+        token(account: account.name, setup: setup) { result in done(result.map { Optional($0) }) }
+    }
+}
+
+extension OAuth2TokenService {
+    /// The token an IMAP login to `target` needs: nil at once for accounts without an oauth2 table.
+    func tokenIfNeeded(for target: IMAPUpstreamTarget, _ done: @escaping (Result<String?, OAuth2TokenError>) -> Void) {
+        guard case .oauth2Refresh(let setup) = target.credential else { return done(.success(nil)) }
+        token(account: target.accountName, setup: setup) { result in done(result.map { Optional($0) }) }
+    }
+}
