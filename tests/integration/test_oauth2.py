@@ -81,7 +81,9 @@ class Handler:
         if refuse_first and first:
             ok = False
         if not ok:
-            return AuthResult(success=False, message="535 5.7.8 Username and Password not accepted")
+            # aiosmtpd 1.4 sends nothing for a refusal it deems handled: answer ourselves.
+            await server.push("535 5.7.8 Username and Password not accepted")
+            return AuthResult(success=False, handled=True)
         return AuthResult(success=True)
 
     async def handle_DATA(self, server, session, envelope):
@@ -216,3 +218,20 @@ def test_a_refused_token_is_refreshed_at_once_and_the_account_stays_active(mailg
     assert "upstream refused the access token: refreshing" in log
     for token in issued(state):
         assert token not in log
+
+
+def test_a_refused_refresh_pauses_the_account_as_a_login_failure(mailgate_factory, migrated_database,
+                                                                  provider_factory, tmp_path):
+    token_port, smtp_port, state = provider_factory(lifetime=3600)
+    ports = free_ports(4)
+    config = oauth2_config(ports, tmp_path, token_port, smtp_port)
+    (tmp_path / "refresh.token").write_text("1//revoked\n")
+    server = mailgate_factory(config, env={"MAILGATE_DATABASE_URL": migrated_database})
+    server.start(wait_ports=ports[:2])
+    submit(ports[1], 1, "revoked")
+    wait_until(lambda: psql(migrated_database, "SELECT status FROM email_accounts WHERE name = 'oauth'") == [["paused"]],
+               what="account paused")
+    log = server.wait_log("outcome=failed")
+    assert "invalid_grant" in log and "1//revoked" not in log
+    assert issued(state) == [] and received(state) == []
+    assert psql(migrated_database, "SELECT attempts FROM email_sends") == [["0"]]
