@@ -11,8 +11,36 @@ public enum UpstreamCredential: Sendable, Equatable {
     case none
     /// AUTH PLAIN/LOGIN with the password read from this secret file.
     case passwordFile(String)
-    /// XOAUTH2 with the bearer token read from this secret file.
+    /// XOAUTH2 with the bearer token read from this secret file (kept fresh by someone else).
     case oauth2TokenFile(String)
+    /// XOAUTH2 with an access token mailgate obtains and refreshes itself (RFC 6749 §6).
+    case oauth2Refresh(OAuth2RefreshConfig)
+}
+
+/// The `oauth2 = { ... }` table of an account: where and how mailgate refreshes its access token.
+/// The token itself is shared by every node through PostgreSQL, never written to a file.
+public struct OAuth2RefreshConfig: Sendable, Equatable {
+    /// The authorization server's token endpoint: https://, or http:// to a loopback address.
+    public var tokenURL: WebURL
+    public var clientID: String
+    /// Secret file with the client secret; nil for a public client (client_id alone is sent).
+    public var clientSecretFile: String?
+    /// Secret file with the refresh token granted to mailgate for this account.
+    public var refreshTokenFile: String
+    /// Optional `scope` parameter of the refresh request (space-separated scopes).
+    public var scope: String?
+    /// Extra CA bundle for an https:// token endpoint; system CAs otherwise.
+    public var caFile: String?
+
+    public init(tokenURL: WebURL, clientID: String, clientSecretFile: String?, refreshTokenFile: String,
+                scope: String? = nil, caFile: String? = nil) {
+        self.tokenURL = tokenURL
+        self.clientID = clientID
+        self.clientSecretFile = clientSecretFile
+        self.refreshTokenFile = refreshTokenFile
+        self.scope = scope
+        self.caFile = caFile
+    }
 }
 
 /// Sending limits of one account; nil means no limit of that kind.

@@ -85,9 +85,20 @@ extension SectionReaders {
         case (.some, .some):
             table.report("oauth2_token_file", "password_file and oauth2_token_file exclude each other: keep one")
         case (nil, nil):
-            if username != nil {
-                table.report("username", "username has no effect without password_file or oauth2_token_file")
+            break
+        }
+        if let oauth2Table = table.table("oauth2") {
+            let refresh = readOAuth2(oauth2Table)
+            if passwordFile != nil {
+                table.report("oauth2", "password_file and oauth2 exclude each other: keep one")
+            } else if tokenFile != nil {
+                table.report("oauth2", "oauth2 obtains and refreshes the access token itself (shared by every node "
+                    + "through PostgreSQL): remove oauth2_token_file")
+            } else if let refresh {
+                credential = .oauth2Refresh(refresh)
             }
+        } else if passwordFile == nil, tokenFile == nil, username != nil {
+            table.report("username", "username has no effect without password_file, oauth2_token_file or oauth2")
         }
         let caFile = table.string("ca_file", expected: Expected.path)
         let weight = table.integer("weight", default: AccountConfig.defaultWeight, range: 1...1_000_000)

@@ -156,7 +156,7 @@ private let cases: [ErrorCase] = [
         (17, "relay.retry_after[1]", #"expected a duration like "2m", found string "5x""#),
     ]),
     ErrorCase("username without credentials", replacing("name = \"sink\"", "name = \"sink\"\nusername = \"u\""), [
-        (6, "account[0].username", "username has no effect without password_file or oauth2_token_file"),
+        (6, "account[0].username", "username has no effect without password_file, oauth2_token_file or oauth2"),
     ]),
     ErrorCase("listener used twice", base + "\n[submission]\nlisten = [\"127.0.0.1:5587\"]\n"
         + "listen_tls = [\"127.0.0.1:5587\"]\n[tls]\ncertificate = \"c\"\nprivate_key = \"/nonexistent/k\"", [

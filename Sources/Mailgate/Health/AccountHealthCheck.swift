@@ -65,6 +65,8 @@ public final class AccountHealthCheck {
     private var dialer: IMAPUpstreamDialer?
     private var stepStartedAt: UInt64 = 0
     private var smtpPhase = SMTPPhase.login
+    /// Access tokens for an account with an oauth2 table; without it such an account's check fails.
+    var oauth2: OAuth2TokenService?
 
     private enum SMTPPhase {
         case login
@@ -96,8 +98,27 @@ public final class AccountHealthCheck {
     private func startSMTP() {
         stepStartedAt = reactor.now
         let account = self.account, heloName = self.heloName, timeouts = self.timeouts
-        reactor.offload({ RelayAccount.sessionSetup(for: account, heloName: heloName, timeouts: timeouts) },
-                        then: { [weak self] setup in self?.openSMTP(setup) })
+        withToken { [weak self] token in
+            guard let self else { return }
+            self.reactor.offload({
+                RelayAccount.sessionSetup(for: account, heloName: heloName, timeouts: timeouts, oauth2Token: token)
+            }, then: { [weak self] setup in self?.openSMTP(setup) })
+        }
+    }
+
+    /// The account's OAuth2 access token when it has an oauth2 table (nil when it has none, or on failure:
+    /// the setup then fails with "no OAuth2 access token").
+    private func withToken(_ use: @escaping (String?) -> Void) {
+        guard let oauth2 else { return use(nil) }
+        oauth2.tokenIfNeeded(for: account) { [logger, account] result in
+            switch result {
+            case .success(let token):
+                use(token)
+            case .failure(let error):
+                logger.warning("no OAuth2 access token", metadata: ["account": "\(account.name)", "error": "\(error)"])
+                use(nil)
+            }
+        }
     }
 
     private func openSMTP(_ setup: Result<(SMTPClientConfiguration, TLSClientContext), RelayAccountError>) {
@@ -194,9 +215,11 @@ public final class AccountHealthCheck {
         guard completion != nil else { return }
         guard let target = IMAPUpstreamTarget(checking: account) else { return finish() }
         stepStartedAt = reactor.now
-        reactor.offload({ target.prepare(cachedContext: nil) }, then: { [weak self] prepared in
-            self?.dialIMAP(target, prepared)
-        })
+        withToken { [weak self] token in
+            self?.reactor.offload({ target.prepare(cachedContext: nil, oauth2Token: token) }, then: { [weak self] prepared in
+                self?.dialIMAP(target, prepared)
+            })
+        }
     }
 
     private func imapCheck(_ target: IMAPUpstreamTarget, _ outcome: ProtocolCheck.Outcome) -> ProtocolCheck {

@@ -20,6 +20,9 @@ final class AccountWatch {
     private var stopped = false
     private var checks: [ObjectIdentifier: AccountHealthCheck] = [:]
 
+    /// Access tokens for accounts with an oauth2 table.
+    var oauth2: OAuth2TokenService?
+
     init(reactor: Reactor, pool: PGPool, config: MailgateConfig) {
         self.reactor = reactor
         self.pool = pool
@@ -86,6 +89,7 @@ final class AccountWatch {
         guard remaining > 0 else { return finishTick() }
         for account in accounts {
             let check = AccountHealthCheck(reactor: reactor, account: account, config: config)
+            check.oauth2 = oauth2
             let id = ObjectIdentifier(check)
             checks[id] = check
             check.run { [weak self] report in

@@ -23,8 +23,10 @@ public enum AccountsControl {
                             testRecipient: String?,
                             completion: @escaping (Result<AccountCheckOutcome, PGError>) -> Void) {
         let check = AccountHealthCheck(reactor: reactor, account: account, config: config, testRecipient: testRecipient)
+        let tokens = OAuth2TokenService(reactor: reactor, pool: pool)
+        check.oauth2 = tokens
         check.run { report in
-            _ = check  // kept alive until its report arrives
+            _ = (check, tokens)  // kept alive until its report arrives
             let statements = AccountStateStore.recordCheck(account, report: report,
                                                           recheck: config.relay.healthCheckInterval)
             pool.batch(statements) { result in

@@ -119,11 +119,27 @@ final class IMAPProxyService {
 
     /// Reads the target's credential and finds or builds its TLS client
     /// context off the loop; `completion` runs on the loop.
+    /// Access tokens for accounts with an oauth2 table.
+    var oauth2: OAuth2TokenService?
+
     func prepare(_ target: IMAPUpstreamTarget,
                  completion: @escaping (Result<IMAPPreparedUpstream, IMAPTargetError>) -> Void) {
+        guard let oauth2 else { return prepare(target, token: nil, completion: completion) }
+        oauth2.tokenIfNeeded(for: target) { [weak self] result in
+            switch result {
+            case .success(let token):
+                self?.prepare(target, token: token, completion: completion)
+            case .failure(let error):
+                completion(.failure(IMAPTargetError("account \(target.accountName): OAuth2: \(error)")))
+            }
+        }
+    }
+
+    private func prepare(_ target: IMAPUpstreamTarget, token: String?,
+                         completion: @escaping (Result<IMAPPreparedUpstream, IMAPTargetError>) -> Void) {
         let key = target.caFile ?? ""
         let cached = clientContexts[key]
-        reactor.offload({ target.prepare(cachedContext: cached) }) { [weak self] result in
+        reactor.offload({ target.prepare(cachedContext: cached, oauth2Token: token) }) { [weak self] result in
             if case .success(let prepared) = result, let context = prepared.tlsContext, cached == nil {
                 self?.clientContexts[key] = context
             }

@@ -196,11 +196,28 @@ final class IMAPProxySession: DrainableSession {
         }
     }
 
-    private func dial(_ target: IMAPUpstreamTarget, _ prepared: IMAPPreparedUpstream) {
+    private func dial(_ target: IMAPUpstreamTarget, _ prepared: IMAPPreparedUpstream, retried: Bool = false) {
         let dialer = IMAPUpstreamDialer(reactor: service.reactor, target: target, prepared: prepared,
                                         clientPeer: connection.peer,
                                         connectTimeout: IMAPProxyService.Limits.upstreamConnectTimeout) {
-            [unowned self] outcome in self.dialed(outcome)
+            [unowned self] outcome in
+            // A refused OAuth2 token: one refresh and one more login before the client hears of it.
+            if !retried, case .failed(.authenticationRejected) = outcome, case .oauth2Token(let token) = prepared.credential,
+               self.service.oauth2?.rejected(account: target.accountName, token: token) == true {
+                let finished = self.dialer
+                self.dialer = nil
+                self.service.reactor.schedule(after: .zero) { _ = finished }
+                return self.service.prepare(target) { [weak self] result in
+                    guard let self, !self.connection.isClosed, !self.saidGoodbye else { return }
+                    switch result {
+                    case .failure(let error):
+                        self.perform(self.machine.upstreamLoginFinished(.failed(.unavailable(error.description))))
+                    case .success(let fresh):
+                        self.dial(target, fresh, retried: true)
+                    }
+                }
+            }
+            self.dialed(outcome)
         }
         self.dialer = dialer
         dialer.start(timeout: IMAPProxyService.Limits.upstreamLoginTimeout)

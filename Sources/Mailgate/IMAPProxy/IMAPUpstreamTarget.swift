@@ -40,7 +40,9 @@ struct IMAPUpstreamTarget: Sendable {
 
     /// Reads the credential and, when TLS is used and `cachedContext` is nil,
     /// builds the client TLS context. Blocking: run through `Reactor.offload`.
-    func prepare(cachedContext: TLSClientContext?) -> Result<IMAPPreparedUpstream, IMAPTargetError> {
+    /// `oauth2Token` is the access token for an account with an oauth2 table (OAuth2TokenService).
+    func prepare(cachedContext: TLSClientContext?, oauth2Token: String? = nil)
+        -> Result<IMAPPreparedUpstream, IMAPTargetError> {
         let credential: IMAPUpstreamLoginConfiguration.Credential
         switch self.credential {
         case .none:
@@ -55,6 +57,11 @@ struct IMAPUpstreamTarget: Sendable {
             case .success(let text): credential = .oauth2Token(text)
             case .failure(let error): return .failure(error)
             }
+        case .oauth2Refresh:
+            guard let oauth2Token else {
+                return .failure(IMAPTargetError("account \(accountName) has no OAuth2 access token"))
+            }
+            credential = .oauth2Token(oauth2Token)
         }
         var context = cachedContext
         if security != .none && context == nil {

@@ -23,6 +23,8 @@ final class IMAPSyncService: DrainableSession {
     private let logger = Logger(label: "imap-sync")
     private var config: MailgateConfig
     private var workers: [String: IMAPSyncWorker] = [:]
+    /// Access tokens for accounts with an oauth2 table.
+    var oauth2: OAuth2TokenService?
     private var lockConnection: PGConnection?
     private var connecting = false
     private var attempting = false
@@ -103,6 +105,7 @@ final class IMAPSyncService: DrainableSession {
         }
         logger.info("sync lock acquired", metadata: ["account": "\(current.name)"])
         let worker = IMAPSyncWorker(account: current, reactor: reactor, pool: pool, ingest: ingest)
+        worker.oauth2 = oauth2
         workers[current.name] = worker
         worker.start()
     }

@@ -56,6 +56,11 @@ final class IMAPSyncWorker {
     private var sessionStartedAt: UInt64 = 0
     private var sessionMessages = 0
 
+    /// Access tokens for accounts with an oauth2 table.
+    var oauth2: OAuth2TokenService?
+    /// The OAuth2 token of the login in progress, to report it when refused.
+    private var loginToken: String?
+
     init(account: AccountConfig, reactor: Reactor, pool: PGPool, ingest: IngestStore) {
         self.account = account
         self.reactor = reactor
@@ -122,8 +127,20 @@ final class IMAPSyncWorker {
     }
 
     private func prepare(_ target: IMAPUpstreamTarget, folders: [IMAPSyncFolder], generation current: Int) {
+        guard let oauth2 else { return prepare(target, token: nil, folders: folders, generation: current) }
+        oauth2.tokenIfNeeded(for: target) { [weak self] result in
+            guard let self, self.running, self.generation == current else { return }
+            switch result {
+            case .success(let token): self.prepare(target, token: token, folders: folders, generation: current)
+            case .failure(let error): self.retry(after: "OAuth2: \(error)")
+            }
+        }
+    }
+
+    private func prepare(_ target: IMAPUpstreamTarget, token: String?, folders: [IMAPSyncFolder],
+                         generation current: Int) {
         let cached = tlsContext
-        reactor.offload({ target.prepare(cachedContext: cached) }) { [weak self] result in
+        reactor.offload({ target.prepare(cachedContext: cached, oauth2Token: token) }) { [weak self] result in
             guard let self, self.running, self.generation == current else { return }
             switch result {
             case .failure(let error):
@@ -135,6 +152,7 @@ final class IMAPSyncWorker {
                     self?.dialed(outcome, target: target, folders: folders, generation: current)
                 }
                 self.dialer = dialer
+                self.loginToken = token
                 dialer.start(timeout: Limits.loginTimeout)
             }
         }
@@ -151,6 +169,10 @@ final class IMAPSyncWorker {
         }
         switch outcome {
         case .failed(.authenticationRejected(let text)):
+            if let token = loginToken, oauth2?.rejected(account: account.name, token: token) == true {
+                // One refresh and an immediate new login before it counts as a failure.
+                return retry(after: "OAuth2 token refused, refreshing", delay: .zero)
+            }
             logger.error("upstream refused the account's credentials: account marked unhealthy",
                          metadata: ["host": "\(target.host)", "reply": "\(text)"])
             recordHealth(healthy: false)
@@ -332,11 +354,11 @@ final class IMAPSyncWorker {
         session = nil
     }
 
-    private func retry(after reason: String) {
+    private func retry(after reason: String, delay chosen: Duration? = nil) {
         generation += 1
         guard running else { return }
-        let delay = backoff
-        backoff = min(backoff * 2, Limits.maxBackoff)
+        let delay = chosen ?? backoff
+        if chosen == nil { backoff = min(backoff * 2, Limits.maxBackoff) }
         logger.warning("sync will reconnect", metadata: ["reason": "\(reason)", "after": "\(DurationText.render(delay))"])
         if let retryTimer { reactor.cancel(retryTimer) }
         retryTimer = reactor.schedule(after: delay) { [weak self] in

@@ -44,7 +44,9 @@ final class RelayAccount {
     /// What a new upstream session needs: the client configuration, with the credential read
     /// from its secret file, and the TLS client context with the account's CA file. Reads files:
     /// call it off the event loop.
-    static func sessionSetup(for config: AccountConfig, heloName: String, timeouts: SMTPClientTimeouts)
+    /// `oauth2Token` is the access token for an account with an oauth2 table (OAuth2TokenService).
+    static func sessionSetup(for config: AccountConfig, heloName: String, timeouts: SMTPClientTimeouts,
+                             oauth2Token: String? = nil)
         -> Result<(SMTPClientConfiguration, TLSClientContext), RelayAccountError> {
         let security: SMTPClientSecurity
         switch config.smtp.security {
@@ -62,6 +64,9 @@ final class RelayAccount {
         case .oauth2TokenFile(let path):
             guard let secret = readSecret(path) else { return .failure(.unreadableSecret(path)) }
             credentials = .xoauth2(user: config.username ?? config.address, token: secret)
+        case .oauth2Refresh:
+            guard let oauth2Token else { return .failure(.noOAuth2Token) }
+            credentials = .xoauth2(user: config.username ?? config.address, token: oauth2Token)
         }
         let tls: TLSClientContext
         do {
@@ -85,11 +90,13 @@ final class RelayAccount {
 enum RelayAccountError: Error, Sendable, CustomStringConvertible {
     case unreadableSecret(String)
     case tls(String)
+    case noOAuth2Token
 
     var description: String {
         switch self {
         case .unreadableSecret(let path): return "cannot read the secret file \(path)"
         case .tls(let why): return "TLS client setup failed: \(why)"
+        case .noOAuth2Token: return "no OAuth2 access token"
         }
     }
 }

@@ -65,6 +65,8 @@ final class RelayEngine: DrainableSession {
     private var onDrained: (() -> Void)?
     /// Signs the List-Unsubscribe links of bulk mail; nil: no links are added.
     var unsubscribeLinks: UnsubscribeLinks?
+    /// Access tokens for accounts with an oauth2 table.
+    var oauth2: OAuth2TokenService?
 
     init(reactor: Reactor, pool: PGPool, databaseURL: String, config: MailgateConfig) {
         self.reactor = reactor
@@ -369,15 +371,38 @@ final class RelayEngine: DrainableSession {
         let heloName = config.server.hostname
         let sessionTimeouts = timeouts
         account.opening += 1
-        reactor.offload({ RelayAccount.sessionSetup(for: accountConfig, heloName: heloName, timeouts: sessionTimeouts) },
-                        then: { [weak self] setup in
+        guard let oauth2, case .oauth2Refresh = accountConfig.credential else {
+            return setUp(accountConfig, heloName: heloName, timeouts: sessionTimeouts, token: nil, on: account, for: job)
+        }
+        oauth2.tokenIfNeeded(for: accountConfig) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .success(let token):
+                self.setUp(accountConfig, heloName: heloName, timeouts: sessionTimeouts, token: token, on: account,
+                           for: job)
+            case .failure(let error):
+                account.opening -= 1
+                // The endpoint refused or is unreachable: the account cannot log in for now.
+                self.logger.error("no OAuth2 access token", metadata: ["account": "\(account.name)", "error": "\(error)"])
+                self.pause(account, problem: .authFailed, detail: "OAuth2: \(error)")
+                self.record(self.retryAll(job, reason: "account \(account.name): OAuth2: \(error)"), for: job)
+            }
+        }
+    }
+
+    /// Reads the session's files off the loop (`account.opening` already counts it), then opens it.
+    private func setUp(_ accountConfig: AccountConfig, heloName: String, timeouts: SMTPClientTimeouts, token: String?,
+                       on account: RelayAccount, for job: Job) {
+        reactor.offload({
+            RelayAccount.sessionSetup(for: accountConfig, heloName: heloName, timeouts: timeouts, oauth2Token: token)
+        }, then: { [weak self] setup in
             account.opening -= 1
-            self?.open(setup, on: account, for: job)
+            self?.open(setup, on: account, for: job, token: token)
         })
     }
 
     private func open(_ setup: Result<(SMTPClientConfiguration, TLSClientContext), RelayAccountError>,
-                      on account: RelayAccount, for job: Job) {
+                      on account: RelayAccount, for job: Job, token: String?) {
         switch setup {
         case .failure(let error):
             logger.error("cannot start upstream session", metadata: ["account": "\(account.name)", "error": "\(error)"])
@@ -387,6 +412,7 @@ final class RelayEngine: DrainableSession {
             let session = UpstreamSession(account: account.name, endpoint: account.config.smtp,
                                           configuration: configuration, tlsContext: tls, reactor: reactor,
                                           logger: logger)
+            session.oauth2Token = token
             let id = ObjectIdentifier(session)
             account.busy[id] = session
             jobs[id] = job
@@ -450,7 +476,14 @@ final class RelayEngine: DrainableSession {
             guard let job = jobs.removeValue(forKey: id) else { return }
             // The session died before this message was handed over: the account's or the
             // connection's problem, never the message's.
-            pause(account, problem: Self.problem(of: failure.classification), detail: failure.detail)
+            let problem = Self.problem(of: failure.classification)
+            // A refused OAuth2 token: one refresh and an immediate retry before it counts as a login failure.
+            if problem == .authFailed, let token = session.oauth2Token,
+               oauth2?.rejected(account: account.name, token: token) == true {
+                return record(retryAll(job, reason: "account \(account.name): OAuth2 token refused, refreshing"),
+                              for: job)
+            }
+            pause(account, problem: problem, detail: failure.detail)
             record(retryAll(job, reason: "account \(account.name): \(failure.detail)"), for: job)
         case .closed:
             account.busy[id] = nil

@@ -30,6 +30,8 @@ final class UpstreamSession {
     private var closed = false
     private let logger: Logger
     var onEvent: ((Event) -> Void)?
+    /// The OAuth2 access token this session logs in with, to report it when refused.
+    var oauth2Token: String?
 
     init(account: String, endpoint: UpstreamURL, configuration: SMTPClientConfiguration,
          tlsContext: TLSClientContext, reactor: Reactor, logger: Logger) {

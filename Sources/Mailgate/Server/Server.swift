@@ -35,6 +35,7 @@ public final class Server {
     private let unsubscribeLinks: UnsubscribeLinks
     private var unsubscribe: UnsubscribeServer?
     private let inbound: InboundDelivery
+    private let oauth2: OAuth2TokenService
 
     private init(reactor: Reactor, config: MailgateConfig, tls: TLSServerContextHolder?, databaseURL: String,
                  unsubscribeLinks: UnsubscribeLinks) {
@@ -55,6 +56,11 @@ public final class Server {
         imapSync = IMAPSyncService(reactor: reactor, pool: database, databaseURL: databaseURL, config: config,
                                    unsubscribeKey: { [unowned unsubscribeLinks] in unsubscribeLinks.key })
         relay.unsubscribeLinks = unsubscribeLinks
+        oauth2 = OAuth2TokenService(reactor: reactor, pool: database)
+        relay.oauth2 = oauth2
+        watch.oauth2 = oauth2
+        imap.oauth2 = oauth2
+        imapSync.oauth2 = oauth2
         inbound = InboundDelivery(pool: database, config: config, unsubscribeKey: { [unowned unsubscribeLinks] in
             unsubscribeLinks.key
         })
@@ -242,6 +248,7 @@ public final class Server {
             users.replace(hashes: Self.passwordHashes(newConfig))
             submission.reload(newConfig)
             imap.reload(newConfig)
+            oauth2.reload(newConfig)
             relay.reload(newConfig)
             watch.reload(newConfig)
             retention.reload(newConfig.retention)
