@@ -89,7 +89,8 @@ final class RelayEngine: DrainableSession {
         mirrorAccounts()
         listener = PGListener(reactor: reactor, url: databaseURL) { [weak self] _ in self?.requestPass() }
         listener?.onReconnect = { [weak self] in self?.requestPass() }
-        listener?.listen(QueueWriter.notifyChannel)
+        // What was committed before LISTEN took effect notified nobody: look once it is in place.
+        listener?.listen(QueueWriter.notifyChannel) { [weak self] _ in self?.requestPass() }
         registry.add(self)
         self.onDrained = { registry.remove(self) }
         requestPass()

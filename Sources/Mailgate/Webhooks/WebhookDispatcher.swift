@@ -46,7 +46,8 @@ final class WebhookDispatcher: DrainableSession {
         WebhookMetrics.registerFixedSeries()
         listener = PGListener(reactor: reactor, url: databaseURL) { [weak self] _ in self?.requestPass() }
         listener?.onReconnect = { [weak self] in self?.requestPass() }
-        listener?.listen(WebhookStore.notifyChannel)
+        // What was committed before LISTEN took effect notified nobody: look once it is in place.
+        listener?.listen(WebhookStore.notifyChannel) { [weak self] _ in self?.requestPass() }
         registry.add(self)
         onDrained = { [unowned self] in registry.remove(self) }
         requestPass()
