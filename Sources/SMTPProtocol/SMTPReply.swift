@@ -36,8 +36,10 @@ public struct SMTPReply: Sendable, Hashable, CustomStringConvertible {
         return out
     }
 
-    /// The rendered text without line ends, for logs and tests.
-    public var description: String { String(decoding: bytes, as: UTF8.self) }
+    /// The rendered text without line ends (the lines of a multi-line reply joined by a space), for logs.
+    public var description: String {
+        String(decoding: bytes, as: UTF8.self).split(separator: "\r\n" as Character).joined(separator: " ")
+    }
 }
 
 /// The replies the session sends, named by situation.

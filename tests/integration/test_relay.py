@@ -191,7 +191,8 @@ context.load_cert_chain("{pki_dir() / 'server.crt'}", "{pki_dir() / 'server.key'
 
 def authenticator(server, session, envelope, mechanism, auth_data):
     ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"relay" and auth_data.password == b"upstream-secret"
-    return AuthResult(success=ok)
+    # handled=False: aiosmtpd answers a refusal with 535 itself (with True it answers nothing).
+    return AuthResult(success=ok, handled=False)
 
 class Handler:
     count = 0
@@ -234,8 +235,6 @@ accounts = ["tls"]
 
 def test_starttls_with_verified_certificate_and_auth_upstream(mailgate_factory, migrated_database, tls_auth_upstream,
                                                               tmp_path):
-    # (A refused login is covered by the client machine's transcripts: aiosmtpd 1.4 never
-    # answers a refused AUTH PLAIN, so it cannot stand in for a 535 here.)
     upstream_port, received = tls_auth_upstream
     secret = tmp_path / "relay.secret"
     secret.write_text("upstream-secret\n")
@@ -247,6 +246,32 @@ def test_starttls_with_verified_certificate_and_auth_upstream(mailgate_factory, 
                      what="sent over STARTTLS with AUTH")
     assert row == [["TLS1"]]
     assert b"Subject: relay test 0" in (received / "1.eml").read_bytes()
+
+
+def test_refused_login_pauses_the_account_and_another_carries_the_mail(mailgate_factory, migrated_database,
+                                                                      tls_auth_upstream, sink, tmp_path):
+    upstream_port, received = tls_auth_upstream
+    sink_port, _ = sink
+    secret = tmp_path / "relay.secret"
+    secret.write_text("wrong-secret\n")
+    secret.chmod(0o600)
+    config = lambda ports: tls_account_config(ports, upstream_port, secret).replace(
+        'ca_file = ', 'weight = 100\nca_file = ').replace('accounts = ["tls"]', 'accounts = ["tls", "good"]') + f"""
+[[account]]
+name = "good"
+address = "good@example.test"
+send_as = ["*@example.test"]
+smtp = "smtp+plain://127.0.0.1:{sink_port}"
+limits = {{ per_day = 1000 }}
+"""  # "tls", unlimited, has the most room left today: it is tried first
+    server, ports = start_gateway(mailgate_factory, migrated_database, config)
+    submit(ports[1], ["far@example.org"])
+    row = wait_until(lambda: psql(migrated_database, "SELECT account, attempts FROM email_sends WHERE status = 'sent'"),
+                     what="sent through the other account")
+    assert row == [["good", "0"]] or row == [["good", "1"]]
+    paused = psql(migrated_database, "SELECT status, pause_reason FROM email_accounts WHERE name = 'tls'")
+    assert paused[0][0] == "paused" and paused[0][1].startswith("paused (login failed) until a health check passes")
+    assert not list(received.iterdir())
 
 
 def test_upstream_certificate_not_trusted_pauses_the_account(mailgate_factory, migrated_database, tls_auth_upstream,
