@@ -113,6 +113,22 @@ def test_per_recipient_outcomes_permanent_temporary_and_sent(mailgate_factory, m
     assert "Status: 5.1.1" in text and "later@example.org" not in text.split("\r\n\r\n", 1)[0]
 
 
+def test_every_relayed_message_is_stored_in_its_thread(mailgate_factory, migrated_database, sink):
+    sink_port, _ = sink
+    psql(migrated_database, "INSERT INTO email_suppressions (address, reason, source) "
+                            "VALUES ('gone@example.org', 'hard bounce', 'bounce')")
+    server, ports = start_gateway(mailgate_factory, migrated_database, lambda ports: relay_config(ports, sink_port))
+    submit(ports[1], ["one@example.org", "two@example.org"], subject="archived")
+    submit(ports[1], ["gone@example.org"], subject="never sent")
+    wait_until(lambda: psql(migrated_database, "SELECT count(*) FROM email_queue WHERE archived") == [["2"]],
+               what="both queue rows archived")
+    stored = psql(migrated_database, "SELECT m.direction, m.account, m.subject, m.thread_id IS NOT NULL, q.mail_from "
+                                     "FROM email_messages m JOIN email_queue q ON q.id = m.queue_id")
+    # Sent once for two recipients: stored once; the suppressed one was never sent: not stored.
+    assert stored == [["outbound", "relay", "archived 0", "t", "app@example.test"]]
+    assert psql(migrated_database, "SELECT count(*) FROM email_events WHERE event LIKE 'bounced%'") == [["0"]]
+
+
 def test_suppressed_recipients_are_not_relayed(mailgate_factory, migrated_database, sink):
     sink_port, _ = sink
     psql(migrated_database, "INSERT INTO email_suppressions (address, reason, source) "

@@ -80,6 +80,15 @@ public final class IngestStore {
         attempt(message, retries: 1, completion: completion)
     }
 
+    /// Stores a message the relay sent (queue row `queueID`, left through `account`) in its thread
+    /// as outbound. Never read as a report: our own delivery notices must not count as bounces.
+    func archiveRelayed(queueID: String, raw: [UInt8], account: String,
+                        completion: @escaping (Result<IngestOutcome, PGError>) -> Void) {
+        let message = PendingMessage(raw: raw, facts: MessageAnalysis.facts(MIMEParser.parse(raw)), report: .none,
+                                     account: account, folder: nil, uid: nil, direction: .outbound, queueID: queueID)
+        attempt(message, retries: 1, completion: completion)
+    }
+
     private func attempt(_ message: PendingMessage, retries: Int, completion: @escaping (Result<IngestOutcome, PGError>) -> Void) {
         pool.withTransaction({ connection, done in
             IngestTransaction(connection: connection).run(message, done: done)

@@ -28,6 +28,7 @@ public final class Server {
     private let relay: RelayEngine
     private let watch: AccountWatch
     private let retention: RetentionJob
+    private let archive: RelayedArchive
     private let imapSync: IMAPSyncService
     private let webhooks: WebhookDispatcher
     private var metrics: MetricsServer?
@@ -53,6 +54,7 @@ public final class Server {
         relay = RelayEngine(reactor: reactor, pool: database, databaseURL: databaseURL, config: config)
         watch = AccountWatch(reactor: reactor, pool: database, config: config)
         retention = RetentionJob(reactor: reactor, pool: database, retention: config.retention)
+        archive = RelayedArchive(reactor: reactor, pool: database, store: IngestStore(pool: database))
         imapSync = IMAPSyncService(reactor: reactor, pool: database, databaseURL: databaseURL, config: config,
                                    unsubscribeKey: { [unowned unsubscribeLinks] in unsubscribeLinks.key })
         relay.unsubscribeLinks = unsubscribeLinks
@@ -158,6 +160,7 @@ public final class Server {
         }
         watch.start()
         retention.start(firstAfter: min(.seconds(60), config.retention.interval))
+        archive.start()
         imapSync.start(registry: sessions)
         // Bulk mail must not leave before its unsubscribe links can be signed.
         unsubscribeLinks.loadStoredKey(pool: database, reactor: reactor) { [unowned self] in
@@ -294,6 +297,7 @@ public final class Server {
                                            "deadline": "\(DurationText.render(config.server.drainTimeout))"])
         watch.stop()
         retention.stop()
+        archive.stop()
         let deadline = reactor.schedule(after: config.server.drainTimeout) { [unowned self] in
             self.logger.warning("drain deadline passed: closing sessions", metadata: ["sessions": "\(self.sessions.count)"])
             self.sessions.abortAll()

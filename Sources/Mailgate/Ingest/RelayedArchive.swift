@@ -1,0 +1,112 @@
+// Stores every message the relay sent in the threads, as outbound, so a thread
+// shows our side of the conversation before any reply arrives (replies that
+// come first still store it on the way, see IngestStore). Every few seconds
+// it takes unarchived queue rows in batches: one with a recipient sent is
+// stored (through the account of its latest send), one whose recipients all
+// ended without a send is only marked. Storing is idempotent (Message-ID and
+// body), so two nodes archiving the same row store it once; `archived` is set
+// after the commit, so a crash between the two only repeats the work.
+import Logging
+import Postgres
+import Reactor
+
+final class RelayedArchive {
+    private static let batchSize = 100
+    private static let interval: Duration = .seconds(5)
+
+    private let reactor: Reactor
+    private let pool: PGPool
+    private let store: IngestStore
+    private let logger = Logger(label: "archive")
+    private var timer: TimerID?
+    private var stopped = false
+
+    init(reactor: Reactor, pool: PGPool, store: IngestStore) {
+        self.reactor = reactor
+        self.pool = pool
+        self.store = store
+    }
+
+    func start() { schedule(after: .seconds(1)) }
+
+    func stop() {
+        stopped = true
+        if let timer { reactor.cancel(timer) }
+        timer = nil
+    }
+
+    private func schedule(after delay: Duration) {
+        guard !stopped else { return }
+        timer = reactor.schedule(after: delay) { [weak self] in
+            self?.timer = nil
+            self?.runBatch()
+        }
+    }
+
+    private static let due = PGStatement(
+        """
+        SELECT q.id, q.message,
+               (SELECT s.account FROM email_sends s WHERE s.queue_id = q.id AND s.status = 'sent'
+                ORDER BY s.sent_at DESC NULLS LAST LIMIT 1) AS account
+        FROM email_queue q
+        WHERE NOT q.archived
+          AND (EXISTS (SELECT 1 FROM email_sends s WHERE s.queue_id = q.id AND s.status = 'sent')
+               OR NOT EXISTS (SELECT 1 FROM email_sends s WHERE s.queue_id = q.id
+                              AND s.status IN ('queued', 'deferred', 'sending', 'held')))
+        ORDER BY q.created_at LIMIT $1
+        """, [PGValue(batchSize)])
+
+    private static func markArchived(_ ids: [String]) -> PGStatement {
+        PGStatement("UPDATE email_queue SET archived = true WHERE id = ANY($1::text[])", [PGValue(PGArray.text(ids))])
+    }
+
+    private func runBatch() {
+        guard !stopped else { return }
+        pool.query(Self.due.sql, Self.due.params) { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .failure(let error):
+                self.logger.warning("cannot read relayed messages to archive", metadata: ["error": "\(error)"])
+                self.schedule(after: Self.interval)
+            case .success(let rows):
+                let work = rows.rows.compactMap { row -> (id: String, raw: [UInt8]?, account: String?)? in
+                    guard let id = row.string("id") else { return nil }
+                    return (id, row.bytes("message"), row.string("account"))
+                }
+                self.archive(work[...]) { [weak self] in
+                    self?.schedule(after: work.count >= Self.batchSize ? .zero : Self.interval)
+                }
+            }
+        }
+    }
+
+    /// Stores each row that was sent, one after the other, then marks the whole batch.
+    private func archive(_ work: ArraySlice<(id: String, raw: [UInt8]?, account: String?)>, then: @escaping () -> Void,
+                         done: [String] = []) {
+        guard let next = work.first else {
+            guard !done.isEmpty else { return then() }
+            let mark = Self.markArchived(done)
+            return pool.query(mark.sql, mark.params) { [logger] result in
+                if case .failure(let error) = result {
+                    logger.warning("cannot mark relayed messages archived", metadata: ["error": "\(error)"])
+                }
+                then()
+            }
+        }
+        let rest = work.dropFirst()
+        guard !stopped else { return then() }
+        guard let raw = next.raw, let account = next.account else {
+            return archive(rest, then: then, done: done + [next.id])   // ended without a send
+        }
+        store.archiveRelayed(queueID: next.id, raw: raw, account: account) { [weak self] result in
+            guard let self else { return }
+            if case .failure(let error) = result {
+                // Left unarchived: the next batch tries it again.
+                self.logger.warning("cannot archive a relayed message", metadata: ["queue_id": "\(next.id)",
+                                                                                   "error": "\(error)"])
+                return self.archive(rest, then: then, done: done)
+            }
+            self.archive(rest, then: then, done: done + [next.id])
+        }
+    }
+}
