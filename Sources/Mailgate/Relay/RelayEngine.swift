@@ -8,7 +8,8 @@
 // SKIP LOCKED under a lease. Rate counters are reserved in the database before
 // a message goes out, so nodes sharing it respect every window together; an
 // account with no room makes the message wait, at no attempt's cost, until the
-// window that binds opens. Failures of the account (login, provider rate or
+// window that binds opens (when no account at all may send, ready mail is parked
+// in bulk until the first reopens). Failures of the account (login, provider rate or
 // quota, unreachable) pause it and send the message back at once for another.
 // Bulk mail without its own List-Unsubscribe leaves one recipient per
 // transaction, each with its own signed unsubscribe links (UnsubscribeLinks).
@@ -38,31 +39,31 @@ final class RelayEngine: DrainableSession {
         }
     }
 
-    private let reactor: Reactor
-    private let pool: PGPool
-    private let databaseURL: String
-    private let logger = Logger(label: "relay")
-    private let node: String
-    private var config: MailgateConfig
-    private var accounts: [String: RelayAccount] = [:]
-    private var listener: PGListener?
-    private var scheduler = PriorityScheduler()
-    private var counters: [String: RateCounters] = [:]
-    private var health = HealthPolicy()
-    private var passRunning = false
-    private var passRequested = false
-    private var nextPass: TimerID?
+    let reactor: Reactor
+    let pool: PGPool
+    let databaseURL: String
+    let logger = Logger(label: "relay")
+    let node: String
+    var config: MailgateConfig
+    var accounts: [String: RelayAccount] = [:]
+    var listener: PGListener?
+    var scheduler = PriorityScheduler()
+    var counters: [String: RateCounters] = [:]
+    var health = HealthPolicy()
+    var passRunning = false
+    var passRequested = false
+    var nextPass: TimerID?
     /// When `nextPass` fires, in the reactor's clock.
-    private var nextPassDue: UInt64 = 0
-    private var lastPassStarted: UInt64 = 0
+    var nextPassDue: UInt64 = 0
+    var lastPassStarted: UInt64 = 0
     /// Passes start at most this often. Each committed submission and each finished job asks
     /// for one; spacing them lets one pass claim what several asked for, instead of a pass (and
     /// its round trips) per message competing with the submissions for the two cores.
-    private static let passSpacing: Duration = .milliseconds(20)
-    private var jobsInFlight = 0
-    private var jobs: [ObjectIdentifier: Job] = [:]
-    private var draining = false
-    private var onDrained: (() -> Void)?
+    static let passSpacing: Duration = .milliseconds(20)
+    var jobsInFlight = 0
+    var jobs: [ObjectIdentifier: Job] = [:]
+    var draining = false
+    var onDrained: (() -> Void)?
     /// Signs the List-Unsubscribe links of bulk mail; nil: no links are added.
     var unsubscribeLinks: UnsubscribeLinks?
     /// Access tokens for accounts with an oauth2 table.
@@ -80,10 +81,10 @@ final class RelayEngine: DrainableSession {
         for account in config.accounts { accounts[account.name] = RelayAccount(config: account) }
     }
 
-    private var retrySchedule: RetrySchedule { RetrySchedule(delays: config.relay.retryAfter) }
+    var retrySchedule: RetrySchedule { RetrySchedule(delays: config.relay.retryAfter) }
 
     /// Most messages in flight at once on this node: one per upstream connection allowed.
-    private var capacity: Int { max(1, accounts.values.reduce(0) { $0 + $1.config.maxConnections }) }
+    var capacity: Int { max(1, accounts.values.reduce(0) { $0 + $1.config.maxConnections }) }
 
     func start(registry: SessionRegistry, onDrained: @escaping () -> Void = {}) {
         mirrorAccounts()
@@ -113,7 +114,7 @@ final class RelayEngine: DrainableSession {
         pool.batch([RelayStore.unparkAll]) { [weak self] _ in self?.requestPass() }
     }
 
-    private func mirrorAccounts() {
+    func mirrorAccounts() {
         let statements = config.accounts.map { account in
             RelayStore.mirrorAccount(account.name, address: account.address,
                                      warmupStarted: account.warmup.map { "\($0.started)" })
@@ -141,7 +142,7 @@ final class RelayEngine: DrainableSession {
     }
 
     /// Arms the pass timer unless it already fires sooner.
-    private func schedulePass(after delay: Duration) {
+    func schedulePass(after delay: Duration) {
         let due = reactor.now &+ Self.nanoseconds(delay)
         if nextPass != nil, nextPassDue <= due { return }
         if let nextPass { reactor.cancel(nextPass) }
@@ -153,12 +154,12 @@ final class RelayEngine: DrainableSession {
         }
     }
 
-    private static func nanoseconds(_ duration: Duration) -> UInt64 {
+    static func nanoseconds(_ duration: Duration) -> UInt64 {
         let (seconds, attoseconds) = duration.components
         return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
     }
 
-    private func runPass() {
+    func runPass() {
         if let nextPass { reactor.cancel(nextPass) }
         nextPass = nil
         passRunning = true
@@ -190,7 +191,7 @@ final class RelayEngine: DrainableSession {
     }
 
     /// Every account as a candidate for any message: if none of them may send now, no message can.
-    private func everyAccount(at now: UTCInstant) -> [AccountCandidate] {
+    func everyAccount(at now: UTCInstant) -> [AccountCandidate] {
         accounts.map { name, account in
             AccountCandidate(name: name, weight: account.config.weight,
                              status: account.policy.status(counters: counters[name] ?? RateCounters(),
@@ -203,7 +204,7 @@ final class RelayEngine: DrainableSession {
     /// round trips and two commits per message, competing with submissions), park what is ready in
     /// bulk until the first account reopens, when each is claimed and judged on its own accounts.
     /// Busy connections need no parking: a finishing job asks for the next pass.
-    private func parkReady(_ reason: WaitReason, now: UTCInstant, nextDue: Duration?) {
+    func parkReady(_ reason: WaitReason, now: UTCInstant, nextDue: Duration?) {
         guard reason.opening != .whenConnectionFrees else { return endPass(nextIn: nextDue) }
         let delay = reason.opening.delay(from: now)
         let limit = 1000
@@ -227,7 +228,7 @@ final class RelayEngine: DrainableSession {
         }
     }
 
-    private func claim(_ allocation: PriorityAllocation, nextDue: Duration?) {
+    func claim(_ allocation: PriorityAllocation, nextDue: Duration?) {
         let claims = RelayStore.claimStatements(allocation, node: node, lease: config.relay.lease)
         guard !claims.isEmpty else { return endPass(nextIn: nextDue) }
         // A lease forgotten in a crash only lets the message be claimed again: not worth an fsync
@@ -254,7 +255,7 @@ final class RelayEngine: DrainableSession {
         }
     }
 
-    private func endPass(nextIn delay: Duration?) {
+    func endPass(nextIn delay: Duration?) {
         passRunning = false
         guard !draining else { return }
         if passRequested {
@@ -268,7 +269,7 @@ final class RelayEngine: DrainableSession {
 
     // MARK: Jobs
 
-    private func load(_ queueID: String, recipients: [ClaimedRecipient]) {
+    func load(_ queueID: String, recipients: [ClaimedRecipient]) {
         jobsInFlight += 1
         let claimedAt = reactor.now
         let statement = RelayStore.message(queueID)
@@ -290,7 +291,7 @@ final class RelayEngine: DrainableSession {
         }
     }
 
-    private func route(_ job: Job) {
+    func route(_ job: Job) {
         var updates: [(ClaimedRecipient, RecipientUpdate)] = job.recipients.filter(\.suppressed).map { ($0, .suppressed) }
         let live = job.recipients.filter { !$0.suppressed }
         guard !live.isEmpty else { return record(updates, for: job) }
@@ -315,7 +316,7 @@ final class RelayEngine: DrainableSession {
         }
     }
 
-    private func candidates(for message: RelayMessage, at now: UTCInstant) -> [AccountCandidate] {
+    func candidates(for message: RelayMessage, at now: UTCInstant) -> [AccountCandidate] {
         guard let user = config.user(named: message.user) else { return [] }
         return user.accounts.compactMap { name in
             // A notice from the null sender may leave through any of the user's accounts.
@@ -328,7 +329,7 @@ final class RelayEngine: DrainableSession {
     }
 
     /// Takes the message's recipients out of every window of `account` in one transaction, then sends.
-    private func reserve(_ job: Job, on name: String, at now: UTCInstant) {
+    func reserve(_ job: Job, on name: String, at now: UTCInstant) {
         guard let account = accounts[name] else { return record(retryAll(job, reason: "account removed"), for: job) }
         let count = job.recipients.count
         let statements = RateWindowKind.allCases.compactMap { kind -> PGStatement? in
@@ -358,7 +359,7 @@ final class RelayEngine: DrainableSession {
         })
     }
 
-    private func deliver(_ job: Job, on account: RelayAccount) {
+    func deliver(_ job: Job, on account: RelayAccount) {
         job.account = account.name
         if let session = account.idle.popLast() {
             account.busy[ObjectIdentifier(session)] = session
@@ -392,7 +393,7 @@ final class RelayEngine: DrainableSession {
     }
 
     /// Reads the session's files off the loop (`account.opening` already counts it), then opens it.
-    private func setUp(_ accountConfig: AccountConfig, heloName: String, timeouts: SMTPClientTimeouts, token: String?,
+    func setUp(_ accountConfig: AccountConfig, heloName: String, timeouts: SMTPClientTimeouts, token: String?,
                        on account: RelayAccount, for job: Job) {
         reactor.offload({
             RelayAccount.sessionSetup(for: accountConfig, heloName: heloName, timeouts: timeouts, oauth2Token: token)
@@ -402,7 +403,7 @@ final class RelayEngine: DrainableSession {
         })
     }
 
-    private func open(_ setup: Result<(SMTPClientConfiguration, TLSClientContext), RelayAccountError>,
+    func open(_ setup: Result<(SMTPClientConfiguration, TLSClientContext), RelayAccountError>,
                       on account: RelayAccount, for job: Job, token: String?) {
         switch setup {
         case .failure(let error):
@@ -422,7 +423,7 @@ final class RelayEngine: DrainableSession {
         }
     }
 
-    private func send(_ job: Job, on session: UpstreamSession) {
+    func send(_ job: Job, on session: UpstreamSession) {
         let message = job.message
         let recipients = job.recipients.map { claimed in
             SMTPRecipient(address: Self.mailbox(claimed.recipient), notify: Self.notify(claimed.notify),
@@ -438,13 +439,13 @@ final class RelayEngine: DrainableSession {
                                        envelopeID: message.envelopeID))
     }
 
-    private func needsUnsubscribeLinks(_ message: RelayMessage) -> Bool {
+    func needsUnsubscribeLinks(_ message: RelayMessage) -> Bool {
         unsubscribeLinks?.key != nil && message.priority == .bulk && !message.sender.isEmpty
             && !ListUnsubscribeHeaders.present(in: message.message)
     }
 
     /// The bytes that go upstream: the queued message, plus List-Unsubscribe for bulk mail to one recipient.
-    private func content(of job: Job) -> [UInt8] {
+    func content(of job: Job) -> [UInt8] {
         let message = job.message
         guard job.recipients.count == 1, let recipient = job.recipients.first, needsUnsubscribeLinks(message),
               let links = unsubscribeLinks?.links(sender: message.sender, recipient: recipient.recipient,
@@ -454,7 +455,7 @@ final class RelayEngine: DrainableSession {
         return withLinks
     }
 
-    private func handle(_ event: UpstreamSession.Event, from session: UpstreamSession) {
+    func handle(_ event: UpstreamSession.Event, from session: UpstreamSession) {
         let id = ObjectIdentifier(session)
         guard let account = accounts[session.account] else { return session.abort() }
         switch event {
@@ -495,159 +496,6 @@ final class RelayEngine: DrainableSession {
         }
     }
 
-    // MARK: Outcomes
-
-    private func outcomes(_ result: SMTPMessageResult, job: Job, account: RelayAccount) -> [(ClaimedRecipient, RecipientUpdate)] {
-        var updates: [(ClaimedRecipient, RecipientUpdate)] = []
-        var accountProblem: (AccountProblem, String)?
-        for (claimed, recipientResult) in zip(job.recipients, result.recipients) {
-            let replyText = Self.text(recipientResult.reply)
-            switch recipientResult.outcome {
-            case .accepted:
-                let reply = result.dataReply ?? recipientResult.reply
-                updates.append((claimed, .sent(account: account.name, reply: Self.text(reply),
-                                               upstreamQueueID: result.upstreamQueueID)))
-            case .failPermanently:
-                updates.append((claimed, .failed(reason: replyText, reply: replyText, account: account.name)))
-            case .retryMessage(let hint):
-                updates.append(temporaryFailure(claimed, reason: replyText, hint: hint, account: account.name))
-            case .recipientLimit:
-                updates.append((claimed, .retry(after: .zero, reason: replyText, costsAttempt: false,
-                                                account: account.name)))
-            case .accountProblem(let problem):
-                accountProblem = (problem, replyText)
-                updates.append((claimed, .retry(after: .zero, reason: "account \(account.name): \(replyText)",
-                                                costsAttempt: false, account: account.name)))
-            }
-        }
-        if let (problem, detail) = accountProblem { pause(account, problem: problem, detail: detail) }
-        return updates
-    }
-
-    private func temporaryFailure(_ claimed: ClaimedRecipient, reason: String, hint: Duration?,
-                                  account: String?) -> (ClaimedRecipient, RecipientUpdate) {
-        switch retrySchedule.decision(afterFailedAttempts: claimed.attempts + 1, hint: hint,
-                                      jitter: Double.random(in: -1...1)) {
-        case .retry(let after, _):
-            return (claimed, .retry(after: after, reason: reason, costsAttempt: true, account: account))
-        case .expired:
-            return (claimed, .failed(reason: "expired: \(reason)", reply: nil, account: account))
-        }
-    }
-
-    private func retryAll(_ job: Job, reason: String, after: Duration = .zero) -> [(ClaimedRecipient, RecipientUpdate)] {
-        job.recipients.map { ($0, .retry(after: after, reason: reason, costsAttempt: false, account: nil)) }
-    }
-
-    private func record(_ updates: [(ClaimedRecipient, RecipientUpdate)], for job: Job, finishing: Bool = true) {
-        var statements = updates.flatMap { claimed, update in
-            RelayStore.update(claimed.sendID, queueID: claimed.queueID, recipient: claimed.recipient, update)
-        }
-        let failures = updates.compactMap { claimed, update -> FailedRecipient? in
-            guard case .failed(let reason, let reply, _) = update else { return nil }
-            return FailedRecipient(claimed: claimed, reply: reply ?? reason, expired: reply == nil)
-        }
-        statements += DeliveryNotice.statements(for: job.message, failures: failures, hostname: config.server.hostname)
-        for (claimed, update) in updates { log(update, claimed) }
-        if !updates.contains(where: { $0.1.mustBeDurable }) { statements.insert(.relaxedCommit, at: 0) }
-        pool.batch(statements) { [weak self] result in
-            guard let self else { return }
-            if case .failure(let error) = result {
-                // Leases expire and the recipients are tried again: at least once, never lost.
-                self.logger.error("cannot record outcomes", metadata: ["queue_id": "\(job.message.queueID)",
-                                                                       "error": "\(error)"])
-            }
-            if finishing { self.jobFinished() }
-        }
-    }
-
-    private func jobFinished() {
-        jobsInFlight -= 1
-        if draining {
-            if jobsInFlight == 0 { finishDrain() }
-        } else {
-            requestPass()
-        }
-    }
-
-    private func log(_ update: RecipientUpdate, _ claimed: ClaimedRecipient) {
-        var metadata: Logger.Metadata = ["queue_id": "\(claimed.queueID)", "recipient": "\(claimed.recipient)"]
-        switch update {
-        case .sent(let account, let reply, _):
-            metadata["account"] = "\(account)"
-            metadata["reply"] = "\(reply)"
-            logger.info("sent", metadata: metadata)
-            MailgateMetrics.relayed(.sent, account: account)
-        case .retry(let after, let reason, let costsAttempt, let account, let recordEvent):
-            // Waits for a busy connection are not outcomes (no event row either).
-            if recordEvent { MailgateMetrics.relayed(.deferred, account: account) }
-            metadata["retry_in"] = "\(Int(RelayStore.seconds(after)))s"
-            metadata["reason"] = "\(reason)"
-            metadata["counts_attempt"] = "\(costsAttempt)"
-            logger.info("deferred", metadata: metadata)
-        case .failed(let reason, _, let account):
-            MailgateMetrics.relayed(.failed, account: account)
-            metadata["reason"] = "\(reason)"
-            logger.warning("failed", metadata: metadata)
-        case .suppressed:
-            MailgateMetrics.relayed(.suppressed, account: nil)
-            logger.info("suppressed", metadata: metadata)
-        }
-    }
-
-    // MARK: Account health
-
-    private func pause(_ account: RelayAccount, problem: AccountProblem, detail: String) {
-        account.consecutiveProblems += 1
-        let pause = health.pause(for: problem, consecutive: account.consecutiveProblems, at: .now)
-        account.pause = pause
-        account.pauseGeneration += 1
-        account.pauseWritesPending += 1
-        for session in account.idle { session.quit() }
-        logger.warning("account paused", metadata: ["account": "\(account.name)", "pause": "\(pause)",
-                                                    "detail": "\(detail)"])
-        pool.batch([RelayStore.recordPause(account.name, address: account.config.address, pause: pause)]) { [logger] result in
-            account.pauseWritesPending -= 1
-            if case .failure(let error) = result {
-                logger.error("cannot record the account's pause", metadata: ["account": "\(account.name)",
-                                                                             "error": "\(error)"])
-            }
-        }
-    }
-
-    /// Takes the pauses recorded in email_accounts (by other nodes, health checks, the bounce-rate
-    /// judge, operators) as this node's, unless this node paused the account since the read began.
-    private func adopt(_ states: [RecordedAccountState], generations: [String: Int]) {
-        for state in states {
-            guard let account = accounts[state.name], account.pauseWritesPending == 0,
-                  generations[state.name] == account.pauseGeneration else { continue }
-            switch (account.pause, state.pause) {
-            case (nil, nil):
-                continue
-            case (.some, nil):
-                account.pause = nil
-                account.consecutiveProblems = 0
-                logger.info("account resumed", metadata: ["account": "\(account.name)"])
-            case (nil, .some(let recorded)):
-                account.pause = recorded
-                for session in account.idle { session.quit() }
-                logger.warning("account paused", metadata: ["account": "\(account.name)", "pause": "\(recorded)",
-                                                            "detail": "recorded in email_accounts"])
-            case (.some(let local), .some(let recorded)):
-                if AccountStateStore.resumeOn(local) != AccountStateStore.resumeOn(recorded) { account.pause = recorded }
-            }
-        }
-    }
-
-    /// The pause a failed session asks for. A session failure is never the message's (it was
-    /// not handed over), so a verdict about a message still pauses the account as unreachable.
-    private static func problem(of verdict: UpstreamVerdict) -> AccountProblem {
-        switch verdict {
-        case .accountProblem(let problem): problem
-        case .accepted, .retryMessage, .failPermanently, .recipientLimit: .unreachable
-        }
-    }
-
     // MARK: Drain
 
     func drain() {
@@ -680,7 +528,7 @@ final class RelayEngine: DrainableSession {
         }
     }
 
-    private func finishDrain() {
+    func finishDrain() {
         onDrained?()
         onDrained = nil
     }
