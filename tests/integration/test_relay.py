@@ -111,6 +111,13 @@ def test_per_recipient_outcomes_permanent_temporary_and_sent(mailgate_factory, m
     text = psql_bytes(migrated_database, f"SELECT message FROM email_queue WHERE id = '{notice[0][0]}'").decode()
     assert "report-type=delivery-status" in text and "Final-Recipient: rfc822; reject@example.org" in text
     assert "Status: 5.1.1" in text and "later@example.org" not in text.split("\r\n\r\n", 1)[0]
+    # Both are stored in one thread: our message (outbound) and the notice, mail for the sender (inbound);
+    # the notice is not read as a bounce of the recipient.
+    stored = wait_until(lambda: (lambda rows: rows if len(rows) == 2 else None)(psql(
+        migrated_database, "SELECT direction, thread_id FROM email_messages ORDER BY direction")),
+        what="message and notice in the threads")
+    assert [row[0] for row in stored] == ["inbound", "outbound"] and stored[0][1] == stored[1][1]
+    assert psql(migrated_database, "SELECT count(*) FROM email_events WHERE event LIKE 'bounced%'") == [["0"]]
 
 
 def test_every_relayed_message_is_stored_in_its_thread(mailgate_factory, migrated_database, sink):

@@ -80,12 +80,14 @@ public final class IngestStore {
         attempt(message, retries: 1, completion: completion)
     }
 
-    /// Stores a message the relay sent (queue row `queueID`, left through `account`) in its thread
-    /// as outbound. Never read as a report: our own delivery notices must not count as bounces.
-    func archiveRelayed(queueID: String, raw: [UInt8], account: String,
+    /// Stores a message the relay sent (queue row `queueID`, left through `account`) in its thread:
+    /// outbound, or inbound for a delivery notice, which is mail for our sender. Never read as a
+    /// report: our own notices must not count as bounces.
+    func archiveRelayed(queueID: String, raw: [UInt8], account: String, isDeliveryNotice: Bool,
                         completion: @escaping (Result<IngestOutcome, PGError>) -> Void) {
         let message = PendingMessage(raw: raw, facts: MessageAnalysis.facts(MIMEParser.parse(raw)), report: .none,
-                                     account: account, folder: nil, uid: nil, direction: .outbound, queueID: queueID)
+                                     account: account, folder: nil, uid: nil,
+                                     direction: isDeliveryNotice ? .inbound : .outbound, queueID: queueID)
         attempt(message, retries: 1, completion: completion)
     }
 

@@ -1,6 +1,7 @@
-// Stores every message the relay sent in the threads, as outbound, so a thread
-// shows our side of the conversation before any reply arrives (replies that
-// come first still store it on the way, see IngestStore). Every few seconds
+// Stores every message the relay sent in the threads, as outbound (a delivery
+// notice from <> as inbound: it is mail for our sender, in the thread of the
+// message it reports on), so a thread shows our side of the conversation before
+// any reply arrives (replies that come first still store it, see IngestStore). Every few seconds
 // it takes unarchived queue rows in batches: one with a recipient sent is
 // stored (through the account of its latest send), one whose recipients all
 // ended without a send is only marked. Storing is idempotent (Message-ID and
@@ -45,7 +46,7 @@ final class RelayedArchive {
 
     private static let due = PGStatement(
         """
-        SELECT q.id, q.message,
+        SELECT q.id, q.message, q.mail_from = '' AS notice,
                (SELECT s.account FROM email_sends s WHERE s.queue_id = q.id AND s.status = 'sent'
                 ORDER BY s.sent_at DESC NULLS LAST LIMIT 1) AS account
         FROM email_queue q
@@ -69,9 +70,10 @@ final class RelayedArchive {
                 self.logger.warning("cannot read relayed messages to archive", metadata: ["error": "\(error)"])
                 self.schedule(after: Self.interval)
             case .success(let rows):
-                let work = rows.rows.compactMap { row -> (id: String, raw: [UInt8]?, account: String?)? in
+                let work = rows.rows.compactMap { row -> Relayed? in
                     guard let id = row.string("id") else { return nil }
-                    return (id, row.bytes("message"), row.string("account"))
+                    return Relayed(id: id, raw: row.bytes("message"), account: row.string("account"),
+                                   isDeliveryNotice: row.bool("notice") == true)
                 }
                 self.archive(work[...]) { [weak self] in
                     self?.schedule(after: work.count >= Self.batchSize ? .zero : Self.interval)
@@ -81,7 +83,14 @@ final class RelayedArchive {
     }
 
     /// Stores each row that was sent, one after the other, then marks the whole batch.
-    private func archive(_ work: ArraySlice<(id: String, raw: [UInt8]?, account: String?)>, then: @escaping () -> Void,
+    private struct Relayed {
+        var id: String
+        var raw: [UInt8]?
+        var account: String?
+        var isDeliveryNotice: Bool
+    }
+
+    private func archive(_ work: ArraySlice<Relayed>, then: @escaping () -> Void,
                          done: [String] = []) {
         guard let next = work.first else {
             guard !done.isEmpty else { return then() }
@@ -98,7 +107,7 @@ final class RelayedArchive {
         guard let raw = next.raw, let account = next.account else {
             return archive(rest, then: then, done: done + [next.id])   // ended without a send
         }
-        store.archiveRelayed(queueID: next.id, raw: raw, account: account) { [weak self] result in
+        store.archiveRelayed(queueID: next.id, raw: raw, account: account, isDeliveryNotice: next.isDeliveryNotice) { [weak self] result in
             guard let self else { return }
             if case .failure(let error) = result {
                 // Left unarchived: the next batch tries it again.
