@@ -14,7 +14,6 @@ connections per client address at 64), holds them, and prints
 import argparse
 import imaplib
 import os
-import re
 import socket
 import ssl
 import statistics

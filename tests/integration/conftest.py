@@ -360,41 +360,70 @@ threading.Event().wait()
 
 
 
-@pytest.fixture
-def saving_upstream(tmp_path):
-    """A plain aiosmtpd upstream (no TLS, no AUTH: an smtp+plain:// account) that accepts
-    everything and writes each message to tmp_path/upstream/N.eml, with its envelope recipients
-    in N.rcpt. Yields (port, directory)."""
+def start_aiosmtpd(directory, queue_prefix="UP", tls_dir=None, login=None, password=None):
+    """Starts a Python aiosmtpd upstream on 127.0.0.1 (/usr/bin/python3: Debian's aiosmtpd).
+    Plain by default; with `tls_dir` STARTTLS is required (its server.crt/key), and with `login`
+    AUTH is required after TLS, a wrong password answered 535. Each message is written to
+    directory/N.eml (renamed into place when complete) with its envelope recipients in N.rcpt,
+    and answered "250 2.0.0 Ok: queued as <queue_prefix>N". Returns (process, port)."""
     port = free_port()
-    received = tmp_path / "upstream"
-    received.mkdir()
-    script = tmp_path / "saving_upstream.py"
+    directory.mkdir(parents=True, exist_ok=True)
+    options = ""
+    if tls_dir:
+        options += ", tls_context=context, require_starttls=True"
+    if login:
+        options += ", authenticator=authenticator, auth_require_tls=True"
+    script = directory.parent / f"aiosmtpd-{port}.py"
     script.write_text(f"""
-import threading
+import os, ssl, threading
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+if {bool(tls_dir)}:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain("{tls_dir}/server.crt", "{tls_dir}/server.key")
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = (isinstance(auth_data, LoginPassword) and auth_data.login == {str(login).encode()!r}
+          and auth_data.password == {str(password).encode()!r})
+    # handled=False: aiosmtpd answers a refusal with 535 itself (with True it answers nothing).
+    return AuthResult(success=ok, handled=False)
 
 class Handler:
     count = 0
     async def handle_DATA(self, server, session, envelope):
         Handler.count += 1
-        base = "{received}/%d" % Handler.count
+        base = "{directory}/%d" % Handler.count
         with open(base + ".eml.tmp", "wb") as out:
             out.write(envelope.original_content or envelope.content)
         with open(base + ".rcpt", "w") as out:
             out.write("\\n".join(envelope.rcpt_tos))
-        import os
         os.rename(base + ".eml.tmp", base + ".eml")
-        return "250 2.0.0 Ok: queued as UP%d" % Handler.count
+        return "250 2.0.0 Ok: queued as {queue_prefix}%d" % Handler.count
 
-controller = Controller(Handler(), hostname="127.0.0.1", port={port})
+controller = Controller(Handler(), hostname="127.0.0.1", port={port}{options})
 controller.start()
 threading.Event().wait()
 """)
     proc = subprocess.Popen(["/usr/bin/python3", str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port)
-    yield port, received
+    return proc, port
+
+
+def stop_process(proc):
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture
+def saving_upstream(tmp_path):
+    """A plain aiosmtpd upstream (no TLS, no AUTH: an smtp+plain:// account) that accepts
+    everything and writes each message to tmp_path/upstream/N.eml, with its envelope recipients
+    in N.rcpt. Yields (port, directory)."""
+    received = tmp_path / "upstream"
+    proc, port = start_aiosmtpd(received)
+    yield port, received
+    stop_process(proc)
 
 
 def inbound_config(ports, upstream_port, extra=""):

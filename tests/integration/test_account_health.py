@@ -7,12 +7,11 @@ servers, whose certificates come from one test CA (imap_pki)."""
 import os
 import smtplib
 import ssl
-import subprocess
 import time
 
 import pytest
 
-from conftest import (UPSTREAM_PASSWORD, basic_config, free_port, free_ports, pki_dir, psql, run, wait_for_port,
+from conftest import (UPSTREAM_PASSWORD, basic_config, free_ports, pki_dir, psql, run, start_aiosmtpd, stop_process,
                       wait_until)
 
 
@@ -24,42 +23,11 @@ LOGIN = "sales@example.test"
 def smtp_upstream(imap_pki, tmp_path_factory):
     """aiosmtpd on 127.0.0.1: STARTTLS required (imap_pki's server certificate), then AUTH
     as sales@example.test; a wrong password gets 535. Messages land in `received`."""
-    directory = tmp_path_factory.mktemp("smtp-upstream")
-    received = directory / "received"
-    received.mkdir()
-    port = free_port()
-    script = directory / "upstream.py"
-    script.write_text(f"""
-import ssl, threading
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
-
-context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-context.load_cert_chain("{imap_pki / 'server.crt'}", "{imap_pki / 'server.key'}")
-
-def authenticator(server, session, envelope, mechanism, auth_data):
-    ok = (isinstance(auth_data, LoginPassword) and auth_data.login == b"{LOGIN}"
-          and auth_data.password == b"{UPSTREAM_PASSWORD}")
-    return AuthResult(success=ok, handled=False)
-
-class Handler:
-    count = 0
-    async def handle_DATA(self, server, session, envelope):
-        Handler.count += 1
-        with open("{received}/%d.eml" % Handler.count, "wb") as out:
-            out.write(envelope.original_content or envelope.content)
-        return "250 2.0.0 Ok: queued as HC%d" % Handler.count
-
-controller = Controller(Handler(), hostname="127.0.0.1", port={port}, tls_context=context, require_starttls=True,
-                        authenticator=authenticator, auth_require_tls=True)
-controller.start()
-threading.Event().wait()
-""")
-    proc = subprocess.Popen(["/usr/bin/python3", str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port)
+    received = tmp_path_factory.mktemp("smtp-upstream") / "received"
+    proc, port = start_aiosmtpd(received, queue_prefix="HC", tls_dir=imap_pki, login=LOGIN,
+                                password=UPSTREAM_PASSWORD)
     yield port, received
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop_process(proc)
 
 
 def account_config(ports, smtp_port, imaps_port, secret, ca, extra=""):
@@ -133,7 +101,7 @@ def test_check_passes_on_both_protocols_sends_a_test_message_and_resumes_a_healt
     assert "queued as HC" in step_line(result.stdout, "send-test")
     assert "account up resumed" in result.stdout
     assert setup.account() == ["active", "healthy", "-", "-", "t"]
-    messages = [p.read_bytes() for p in setup.inbox.iterdir()]
+    messages = [p.read_bytes() for p in setup.inbox.glob("*.eml")]
     assert any(b"mailgate test message through account up" in m and b"To: <someone@example.org>" in m
                for m in messages)
 

@@ -7,18 +7,16 @@ TLS socket where imaplib hides the bytes)."""
 import imaplib
 import os
 import re
-import shutil
 import signal
 import socket
 import ssl
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, UPSTREAM_PASSWORD, basic_config, free_port, free_ports, wait_for_port
+from conftest import UPSTREAM_PASSWORD, basic_config, free_ports
 
 GATEWAY_PASSWORD = "gateway-pass-1"
 

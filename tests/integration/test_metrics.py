@@ -15,12 +15,11 @@ import smtplib
 import socket
 import ssl
 import subprocess
-import time
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import basic_config, free_port, free_ports, pki_dir, psql, run, wait_for_port, wait_until
+from conftest import basic_config, free_ports, pki_dir, psql, run, wait_until
 
 PASSWORD = "secret"  # the [[user]] "dev" hash in basic_config
 

@@ -4,7 +4,6 @@ authentication, short-lived tokens) and an aiosmtpd upstream (STARTTLS, then
 AUTH XOAUTH2 accepted only with a currently valid token) in one process. Mail
 relayed across several token lifetimes all arrives, the endpoint saw the
 refreshes, a refused token is refreshed at once, and no token reaches the log."""
-import base64
 import json
 import smtplib
 import ssl

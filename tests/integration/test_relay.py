@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (PSQL, basic_config, free_port, free_ports, pki_dir, psql, psql_bytes, run, wait_for_port,
-                      wait_until)
+from conftest import (PSQL, basic_config, free_port, free_ports, pki_dir, psql, psql_bytes, run, start_aiosmtpd,
+                      stop_process, wait_for_port, wait_until)
 
 PASSWORD = "secret"
 HASH = "$6$saltsaltsalt$PMWE8DTlam1JU37Piyk43bHcMxTJq6sgu5DKB0/tGPjanN35jcY68QkpDfPFUGPWX5uCxIQkSPzMmqEiVNgts."
@@ -200,41 +200,11 @@ def test_two_nodes_together_never_pass_the_limit(mailgate_factory, migrated_data
 def tls_auth_upstream(tmp_path):
     """aiosmtpd with STARTTLS required (the test CA's certificate) and AUTH after TLS:
     user relay / password upstream-secret. Accepted messages are written to tmp_path/received."""
-    port = free_port()
     received = tmp_path / "received"
-    received.mkdir()
-    script = tmp_path / "tls_upstream.py"
-    script.write_text(f"""
-import ssl, threading
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
-
-context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-context.load_cert_chain("{pki_dir() / 'server.crt'}", "{pki_dir() / 'server.key'}")
-
-def authenticator(server, session, envelope, mechanism, auth_data):
-    ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"relay" and auth_data.password == b"upstream-secret"
-    # handled=False: aiosmtpd answers a refusal with 535 itself (with True it answers nothing).
-    return AuthResult(success=ok, handled=False)
-
-class Handler:
-    count = 0
-    async def handle_DATA(self, server, session, envelope):
-        Handler.count += 1
-        with open("{received}/%d.eml" % Handler.count, "wb") as out:
-            out.write(envelope.original_content or envelope.content)
-        return "250 2.0.0 Ok: queued as TLS%d" % Handler.count
-
-controller = Controller(Handler(), hostname="127.0.0.1", port={port}, tls_context=context, require_starttls=True,
-                        authenticator=authenticator, auth_require_tls=True)
-controller.start()
-threading.Event().wait()
-""")
-    proc = subprocess.Popen(["/usr/bin/python3", str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port)
+    proc, port = start_aiosmtpd(received, queue_prefix="TLS", tls_dir=pki_dir(), login="relay",
+                                password="upstream-secret")
     yield port, received
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop_process(proc)
 
 
 def tls_account_config(ports, upstream_port, secret):

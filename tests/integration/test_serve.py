@@ -5,7 +5,7 @@ import signal
 import socket
 import subprocess
 
-from conftest import basic_config, free_port, free_ports, pki_dir, wait_for_port
+from conftest import basic_config, free_ports, pki_dir, wait_for_port
 
 
 def test_serve_listens_reloads_and_drains(mailgate_factory, database):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import basic_config, free_port, free_ports, pki_dir, psql, psql_bytes, run
+from conftest import basic_config, free_ports, pki_dir, psql, psql_bytes, run
 
 PASSWORD = "secret"  # the [[user]] "dev" hash in basic_config
 

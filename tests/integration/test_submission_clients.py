@@ -2,7 +2,6 @@
 built binary: the stored message is the uploaded file byte for byte apart from
 the Received: (and, when missing, Message-ID:) header mailgate adds; and a
 client that goes away in the middle of DATA or BDAT leaves nothing queued."""
-import os
 import re
 import smtplib
 import socket
@@ -12,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import basic_config, free_port, free_ports, pki_dir, psql, psql_bytes, run
+from conftest import basic_config, free_ports, pki_dir, psql, psql_bytes
 
 PASSWORD = "secret"  # the [[user]] "dev" hash in basic_config
 

@@ -11,7 +11,6 @@ import smtplib
 import ssl
 import subprocess
 
-import pytest
 
 from conftest import free_ports, inbound_config, pki_dir, psql, swaks, wait_until
 
