@@ -14,6 +14,9 @@ import Reactor
 final class RelayedArchive {
     private static let batchSize = 100
     private static let interval: Duration = .seconds(5)
+    /// Between two full batches: archiving is background work, and at full speed it took the
+    /// loop thread and the database from the relay while a backlog drained (at most 200/s).
+    private static let backlogPause: Duration = .milliseconds(500)
 
     private let reactor: Reactor
     private let pool: PGPool
@@ -76,7 +79,7 @@ final class RelayedArchive {
                                    isDeliveryNotice: row.bool("notice") == true)
                 }
                 self.archive(work[...]) { [weak self] in
-                    self?.schedule(after: work.count >= Self.batchSize ? .zero : Self.interval)
+                    self?.schedule(after: work.count >= Self.batchSize ? Self.backlogPause : Self.interval)
                 }
             }
         }
