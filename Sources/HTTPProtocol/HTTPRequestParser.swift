@@ -216,23 +216,7 @@ public struct HTTPRequestParser: Sendable {
     // MARK: Header fields
 
     private static func parseHeader(_ content: ArraySlice<UInt8>) -> Result<HTTPHeader, HTTPRequestError> {
-        guard let first = content.first, !ASCII.isWhitespace(first) else {
-            return .failure(.badRequest("folded or indented header line"))
-        }
-        guard let colon = content.firstIndex(of: UInt8(ascii: ":")) else {
-            return .failure(.badRequest("header line without a colon"))
-        }
-        let name = content[..<colon]
-        guard !name.isEmpty, name.allSatisfy(ASCII.isTokenCharacter) else {
-            return .failure(.badRequest("header field name"))
-        }
-        var value = content[(colon + 1)...]
-        guard value.allSatisfy(ASCII.isFieldValueByte) else {
-            return .failure(.badRequest("control character in a header value"))
-        }
-        while let head = value.first, ASCII.isWhitespace(head) { value = value.dropFirst() }
-        while let tail = value.last, ASCII.isWhitespace(tail) { value = value.dropLast() }
-        return .success(HTTPHeader(name: Array(name), value: Array(value)))
+        HTTPFieldSyntax.field(content).mapError { .badRequest($0.reason) }
     }
 
     // MARK: End of the head
@@ -276,7 +260,8 @@ public struct HTTPRequestParser: Sendable {
         }
         var length: Int?
         for value in lengths {
-            guard let parsed = contentLength(value) else { return .failure(.badRequest("Content-Length value")) }
+            // One too long to be real reads as Int.max: still a body, so 413.
+            guard let parsed = HTTPFieldSyntax.contentLength(value) else { return .failure(.badRequest("Content-Length value")) }
             if let length, length != parsed { return .failure(.badRequest("conflicting Content-Length values")) }
             length = parsed
         }
@@ -292,22 +277,11 @@ public struct HTTPRequestParser: Sendable {
         return .success(length ?? 0)
     }
 
-    /// 1*DIGIT; values too long to be a real length read as Int.max (still a body: 413).
-    private static func contentLength(_ value: [UInt8]) -> Int? {
-        guard !value.isEmpty, value.allSatisfy(ASCII.isDigit) else { return nil }
-        let digits = value.drop { $0 == UInt8(ascii: "0") }
-        guard digits.count <= 18 else { return Int.max }
-        return digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
-    }
-
     private static func keepAlive(version: HTTPVersion, headers: [HTTPHeader]) -> Bool {
         var close = false
         var keep = false
         for header in headers where header.hasName("Connection") {
-            for option in header.value.split(separator: UInt8(ascii: ",")) {
-                var token = option[...]
-                while let head = token.first, ASCII.isWhitespace(head) { token = token.dropFirst() }
-                while let tail = token.last, ASCII.isWhitespace(tail) { token = token.dropLast() }
+            for token in HTTPFieldSyntax.listElements(header.value) {
                 if ASCII.equalsIgnoringCase(token, "close") { close = true }
                 if ASCII.equalsIgnoringCase(token, "keep-alive") { keep = true }
             }

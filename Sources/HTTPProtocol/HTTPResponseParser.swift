@@ -187,8 +187,8 @@ public struct HTTPResponseParser: Sendable {
             return
         }
         if head.status == 204 || head.status == 304 { return complete() }
-        let codings = headers.filter { $0.hasName("Transfer-Encoding") }.flatMap { Self.listElements($0.value) }
-        let lengths = headers.filter { $0.hasName("Content-Length") }.flatMap { Self.listElements($0.value) }
+        let codings = headers.filter { $0.hasName("Transfer-Encoding") }.flatMap { HTTPFieldSyntax.listElements($0.value) }
+        let lengths = headers.filter { $0.hasName("Content-Length") }.flatMap { HTTPFieldSyntax.listElements($0.value) }
         if !codings.isEmpty {
             guard lengths.isEmpty else { return fail(.malformed("both Transfer-Encoding and Content-Length")) }
             let chunkedCount = codings.filter { ASCII.equalsIgnoringCase($0[...], "chunked") }.count
@@ -206,7 +206,10 @@ public struct HTTPResponseParser: Sendable {
         }
         var length: Int?
         for value in lengths {
-            guard let parsed = Self.contentLength(value) else { return fail(.malformed("Content-Length value")) }
+            // A length too long to be real (Int.max) is no body we would read.
+            guard let parsed = HTTPFieldSyntax.contentLength(value), parsed != .max else {
+                return fail(.malformed("Content-Length value"))
+            }
             if let length, length != parsed { return fail(.malformed("conflicting Content-Length values")) }
             length = parsed
         }
@@ -264,21 +267,7 @@ public struct HTTPResponseParser: Sendable {
         guard headerBytes <= limits.maxHeaderSection else { return .failure(.headTooLarge("header section too large")) }
         fieldCount += 1
         guard fieldCount <= limits.maxHeaders else { return .failure(.headTooLarge("too many fields")) }
-        guard let first = line.first, !ASCII.isWhitespace(first) else { return .failure(.malformed("folded header line")) }
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
-            return .failure(.malformed("header line without a colon"))
-        }
-        let name = line[..<colon]
-        guard !name.isEmpty, name.allSatisfy(ASCII.isTokenCharacter) else {
-            return .failure(.malformed("header field name"))
-        }
-        var value = line[(colon + 1)...]
-        guard value.allSatisfy(ASCII.isFieldValueByte) else {
-            return .failure(.malformed("control character in a header value"))
-        }
-        while let head = value.first, ASCII.isWhitespace(head) { value = value.dropFirst() }
-        while let tail = value.last, ASCII.isWhitespace(tail) { value = value.dropLast() }
-        return .success(HTTPHeader(name: Array(name), value: Array(value)))
+        return HTTPFieldSyntax.field(line).mapError { .malformed($0.reason) }
     }
 
     /// Drops consumed bytes once they are worth moving.
@@ -331,24 +320,6 @@ public struct HTTPResponseParser: Sendable {
         case 0x41...0x46: Int(byte - 0x41 + 10)
         case 0x61...0x66: Int(byte - 0x61 + 10)
         default: nil
-        }
-    }
-
-    /// 1*DIGIT below 10^18; nil otherwise (a longer length is no body we would read).
-    private static func contentLength(_ value: [UInt8]) -> Int? {
-        guard !value.isEmpty, value.allSatisfy(ASCII.isDigit) else { return nil }
-        let digits = value.drop { $0 == UInt8(ascii: "0") }
-        guard digits.count <= 18 else { return nil }
-        return digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
-    }
-
-    /// The elements of a comma-separated field value, trimmed; empty elements dropped.
-    private static func listElements(_ value: [UInt8]) -> [[UInt8]] {
-        value.split(separator: UInt8(ascii: ",")).compactMap { element in
-            var token = element[...]
-            while let head = token.first, ASCII.isWhitespace(head) { token = token.dropFirst() }
-            while let tail = token.last, ASCII.isWhitespace(tail) { token = token.dropLast() }
-            return token.isEmpty ? nil : Array(token)
         }
     }
 }

@@ -107,7 +107,7 @@ private let responseCases: [ResponseCase] = [
          .malformed("chunk data longer than its size")),
         ("chunks over the body limit", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10001\r\n",
          .bodyTooLarge),
-        ("folded field", "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\n\r\n", .malformed("folded header line")),
+        ("folded field", "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\n\r\n", .malformed("folded or indented header line")),
         ("space before colon", "HTTP/1.1 200 OK\r\nContent-Length : 0\r\n\r\n", .malformed("header field name")),
         ("no colon", "HTTP/1.1 200 OK\r\nnocolon\r\n\r\n", .malformed("header line without a colon")),
         ("NUL in value", "HTTP/1.1 200 OK\r\nX-A: a\u{0}b\r\n\r\n", .malformed("control character in a header value")),
