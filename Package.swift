@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "Bounce", dependencies: ["MailCore", "MIME"], swiftSettings: strict),
         .target(name: "RelayPolicy", dependencies: ["MailCore"], swiftSettings: strict),
         .target(name: "Threading", dependencies: ["MailCore", "MIME"], swiftSettings: strict),
-        .target(name: "HTTPProtocol", swiftSettings: strict),
+        .target(name: "HTTPProtocol", dependencies: ["MailCore"], swiftSettings: strict),
 
         // System layer
         .target(name: "Reactor", dependencies: ["CLinux", "MailCore", .product(name: "Logging", package: "swift-log")],

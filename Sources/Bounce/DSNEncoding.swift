@@ -3,6 +3,7 @@
 // utf-8-addr-xtext/unitext, header folding (78 octets where spaces allow,
 // never above 998), line wrapping for text, RFC 5322 dates from Unix seconds,
 // base64 lines and a multipart boundary that no content line can start with.
+import MailCore
 
 enum DSNEncoding {
     static let crlf: [UInt8] = [13, 10]
@@ -150,20 +151,11 @@ enum DSNEncoding {
         let seconds = min(max(unixSeconds, 0), 253_402_300_799)
         let days = seconds / 86_400
         let secondOfDay = seconds % 86_400
-        // Civil date from a day count (H. Hinnant's algorithm), days >= 0 here.
-        let shifted = days + 719_468
-        let era = shifted / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = CivilCalendar.civil(days: days)
         let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         func two(_ number: Int64) -> String { number < 10 ? "0\(number)" : "\(number)" }
-        return "\(weekdays[Int(days % 7)]), \(two(day)) \(months[Int(month - 1)]) \(year) "
+        return "\(weekdays[Int(days % 7)]), \(two(Int64(day))) \(months[month - 1]) \(year) "
             + "\(two(secondOfDay / 3_600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) +0000"
     }
 

@@ -3,6 +3,7 @@
 // then the body — left out for HEAD, with the length of the GET body kept.
 // Field names and values come from our own code; CR and LF in them are
 // dropped so that no caller can split a response.
+import MailCore
 
 public struct HTTPStatus: Sendable, Hashable {
     public var code: Int
@@ -87,24 +88,12 @@ public enum HTTPDate {
         let clamped = max(0, seconds)
         let days = clamped / 86_400
         let secondOfDay = clamped % 86_400
-        let (year, month, day) = civil(daysSinceEpoch: days)
+        let (year, month, day) = CivilCalendar.civil(days: days)
         return "\(weekdays[Int(days % 7)]), \(two(day)) \(months[month - 1]) \(year) "
             + "\(two(Int(secondOfDay / 3600))):\(two(Int(secondOfDay % 3600 / 60))):\(two(Int(secondOfDay % 60))) GMT"
     }
 
     private static func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 
-    /// Howard Hinnant's days-to-civil, for days on or after 1970-01-01.
-    private static func civil(daysSinceEpoch days: Int64) -> (year: Int64, month: Int, day: Int) {
-        let shifted = days + 719_468
-        let era = shifted / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
-        let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return (year, month, day)
-    }
+
 }

@@ -3,6 +3,7 @@
 // callers pass `now`. POSIX time has no leap seconds, so every minute is 60 s and every day
 // 86,400 s; there is no time zone and no DST anywhere in this module. Arithmetic saturates at
 // the Int64 range instead of trapping. Civil dates use the proleptic Gregorian calendar.
+import MailCore
 
 /// One instant, UTC, to the microsecond.
 public struct UTCInstant: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -85,30 +86,13 @@ public struct UTCDate: Sendable, Hashable, Comparable, CustomStringConvertible {
     public init?(year: Int, month: Int, day: Int) {
         guard (1...9999).contains(year), (1...12).contains(month),
               (1...Self.daysIn(month: month, year: year)).contains(day) else { return nil }
-        // Days from civil (H. Hinnant), eras of 400 years starting on March 1st.
-        let shiftedYear = Int64(month <= 2 ? year - 1 : year)
-        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
-        let yearOfEra = shiftedYear - era * 400
-        let dayOfYear = (153 * Int64(month > 2 ? month - 3 : month + 9) + 2) / 5 + Int64(day) - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        self.daysSinceEpoch = era * 146_097 + dayOfEra - 719_468
+        self.daysSinceEpoch = CivilCalendar.days(year: year, month: month, day: day)
     }
 
     public static func < (lhs: UTCDate, rhs: UTCDate) -> Bool { lhs.daysSinceEpoch < rhs.daysSinceEpoch }
 
     /// Year, month (1...12) and day (1...31).
-    public var civil: (year: Int, month: Int, day: Int) {
-        let shifted = daysSinceEpoch + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return (Int(year), Int(month), Int(day))
-    }
+    public var civil: (year: Int, month: Int, day: Int) { CivilCalendar.civil(days: daysSinceEpoch) }
 
     /// Midnight UTC at the start of this day.
     public var start: UTCInstant {
@@ -125,13 +109,7 @@ public struct UTCDate: Sendable, Hashable, Comparable, CustomStringConvertible {
         return "\(UTCInstant.pad(parts.year, 4))-\(UTCInstant.pad(parts.month, 2))-\(UTCInstant.pad(parts.day, 2))"
     }
 
-    static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
+    static func daysIn(month: Int, year: Int) -> Int { CivilCalendar.daysIn(month: month, year: year) }
 }
 
 extension Duration {

@@ -1,38 +1,16 @@
 // Calendar maths on Unix seconds without Foundation: RFC 3339 timestamps (HOLDUNTIL,
 // FUTURERELEASE advert) and RFC 5322 dates (Received headers). UTC only on output.
 // Limits: years 0001-9999; leap seconds (":60") are read as the next second.
+import MailCore
 
 enum RFC3339 {
-    /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
     static func days(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let shiftedMonth = month > 2 ? month - 3 : month + 9
-        let dayOfYear = (153 * shiftedMonth + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146097 + dayOfEra - 719468
+        Int(CivilCalendar.days(year: year, month: month, day: day))
     }
 
-    static func civil(days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let dayOfEra = z - era * 146097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
+    static func civil(days: Int) -> (year: Int, month: Int, day: Int) { CivilCalendar.civil(days: Int64(days)) }
 
-    static func daysInMonth(year: Int, month: Int) -> Int {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
+    static func daysInMonth(year: Int, month: Int) -> Int { CivilCalendar.daysIn(month: month, year: year) }
 
     /// "2026-11-23T10:00:00Z", "2026-11-23T10:00:00.5+01:00"; nil when malformed.
     static func parse(_ bytes: ArraySlice<UInt8>) -> Int64? {

@@ -3,6 +3,7 @@
 // zone names such as GMT/EST/PDT, comments like "(CET)", missing zone = UTC).
 // nil for anything unparseable or outside 1970-9999, so the caller uses the
 // time it received the message instead. Pure arithmetic, no calendar API.
+import MailCore
 
 public enum MessageDate {
     static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
@@ -47,7 +48,7 @@ public enum MessageDate {
         guard let second, (0...60).contains(second) else { return nil }
         var offsetMinutes = 0
         if words.count > 4 { offsetMinutes = zone(words[4]) ?? 0 }
-        let days = daysFromCivil(year: year, month: month, day: day)
+        let days = CivilCalendar.days(year: year, month: month, day: day)
         return days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
     }
 
@@ -68,14 +69,5 @@ public enum MessageDate {
         return scalars[0] == UInt8(ascii: "-") ? -total : total
     }
 
-    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int64 {
-        let y = Int64(month <= 2 ? year - 1 : year)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let shiftedMonth = Int64(month > 2 ? month - 3 : month + 9)
-        let dayOfYear = (153 * shiftedMonth + 2) / 5 + Int64(day) - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
+
 }
