@@ -102,12 +102,17 @@ public struct SubmissionConfig: Sendable, Equatable {
 public struct IMAPConfig: Sendable, Equatable {
     /// RFC 9051 5.4: the autologout timer is at least 30 minutes.
     public static let defaultIdleTimeout: Duration = .seconds(1800)
+    public static let defaultUpstreamPool = 2
+    public static let upstreamPoolRange = 0...64
 
     /// STARTTLS listeners (port 143 style).
     public var listen: [SocketAddressSpec]
     /// Implicit TLS listeners (port 993 style).
     public var listenTLS: [SocketAddressSpec]
     public var idleTimeout: Duration
+    /// Connections kept ready (TLS and greeting done, not logged in) per
+    /// upstream IMAP server while logins happen; 0 dials at each login.
+    public var upstreamPool: Int
 }
 
 public struct InboundConfig: Sendable, Equatable {

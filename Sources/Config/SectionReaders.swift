@@ -171,7 +171,9 @@ struct SectionReaders {
             listen: listeners(table, "listen"),
             listenTLS: listeners(table, "listen_tls"),
             idleTimeout: table?.duration("idle_timeout", default: IMAPConfig.defaultIdleTimeout)
-                ?? IMAPConfig.defaultIdleTimeout)
+                ?? IMAPConfig.defaultIdleTimeout,
+            upstreamPool: table?.integer("upstream_pool", default: IMAPConfig.defaultUpstreamPool,
+                                         range: IMAPConfig.upstreamPoolRange) ?? IMAPConfig.defaultUpstreamPool)
     }
 
     func readInbound() -> InboundConfig {

@@ -1,8 +1,10 @@
 // mailgate's login to an upstream IMAP server as a pure state machine:
-// greeting -> [STARTTLS -> TLS] -> [CAPABILITY] -> [ID x-originating-ip] ->
-// AUTHENTICATE PLAIN/XOAUTH2 (SASL-IR if offered) or LOGIN -> [CAPABILITY].
-// Contract: feed server bytes with receive(); run the actions in order. Untagged
-// responses in between are tolerated; bytes after the STARTTLS OK are refused.
+// greeting -> [STARTTLS -> TLS] -> [CAPABILITY] -> (ready) -> [ID x-originating-ip]
+// pipelined with AUTHENTICATE PLAIN/XOAUTH2 (SASL-IR if offered) or LOGIN ->
+// [CAPABILITY]. Made without an account, it stops when ready and waits for
+// logIn(as:) (a pre-connected connection). Contract: feed server bytes with
+// receive(); run the actions in order. Untagged responses in between are
+// tolerated; bytes after the STARTTLS OK are refused.
 
 import MailCore
 public struct IMAPUpstreamLogin: Sendable {
@@ -11,7 +13,8 @@ public struct IMAPUpstreamLogin: Sendable {
         case capability(tag: String)
         case startTLS(tag: String)
         case awaitingTLS
-        case identify(tag: String)
+        /// Capabilities known, no account yet: waiting for logIn(as:).
+        case ready
         /// LOGIN sent up to a synchronising literal; `remaining` pieces each
         /// wait for a "+" continuation.
         case login(tag: String, remaining: [[UInt8]])
@@ -21,24 +24,47 @@ public struct IMAPUpstreamLogin: Sendable {
         case finished
     }
 
-    public let configuration: IMAPUpstreamLoginConfiguration
+    public static let defaultMaxResponseLength = 65536
+
+    public let security: IMAPUpstreamLoginConfiguration.Security
+    private let maxResponseLength: Int
+    /// Who logs in; nil until logIn(as:) for a machine made without one.
+    private var account: IMAPUpstreamAccount?
     /// The server's capabilities as last announced.
     public private(set) var capabilities: [String]?
     private var step: Step = .greeting
     private var reader: IMAPResponseReader
     private var tagCounter = 0
     private var tlsDone: Bool
-    private var identified = false
+    /// The ID command sent ahead of the login, until its tagged answer (which changes nothing).
+    private var identifyTag: String?
     /// An untagged CAPABILITY arrived after the login command was sent.
     private var capabilitiesSinceLogin = false
 
+    /// Connects and logs in at once.
     public init(configuration: IMAPUpstreamLoginConfiguration) {
-        self.configuration = configuration
-        self.reader = IMAPResponseReader(maxResponseLength: configuration.maxResponseLength)
-        self.tlsDone = configuration.security == .implicitTLS
+        self.init(security: configuration.security, maxResponseLength: configuration.maxResponseLength)
+        account = configuration.account
+    }
+
+    /// Connects only: stops with `.ready` and waits for `logIn(as:)`.
+    public init(security: IMAPUpstreamLoginConfiguration.Security,
+                maxResponseLength: Int = IMAPUpstreamLogin.defaultMaxResponseLength) {
+        self.security = security
+        self.maxResponseLength = maxResponseLength
+        self.reader = IMAPResponseReader(maxResponseLength: maxResponseLength)
+        self.tlsDone = security == .implicitTLS
     }
 
     public var isFinished: Bool { step == .finished }
+    public var isReady: Bool { step == .ready }
+
+    /// Logs in on a ready connection; anywhere else it does nothing.
+    public mutating func logIn(as account: IMAPUpstreamAccount) -> [IMAPUpstreamLoginAction] {
+        guard step == .ready, let capabilities else { return [] }
+        self.account = account
+        return logIn(account, capabilities)
+    }
 
     // MARK: events
 
@@ -49,7 +75,7 @@ public struct IMAPUpstreamLogin: Sendable {
         case .awaitingTLS:
             if bytes.isEmpty { return [] }
             return finish(.failed(.protocolError("bytes after the STARTTLS response")))
-        case .greeting, .capability, .startTLS, .identify, .login, .authenticate, .postLoginCapability:
+        case .greeting, .capability, .startTLS, .ready, .login, .authenticate, .postLoginCapability:
             break
         }
         reader.append(bytes)
@@ -72,7 +98,7 @@ public struct IMAPUpstreamLogin: Sendable {
         tlsDone = true
         // RFC 9051 §6.2.1: forget what was learnt before TLS and ask again.
         capabilities = nil
-        reader = IMAPResponseReader(maxResponseLength: configuration.maxResponseLength)
+        reader = IMAPResponseReader(maxResponseLength: maxResponseLength)
         return proceed()
     }
 
@@ -101,6 +127,9 @@ public struct IMAPUpstreamLogin: Sendable {
             return step == .greeting ? greeting(response) : []
         case .continuation:
             return continuation()
+        case .tagged(let tag) where tag == identifyTag:
+            identifyTag = nil
+            return []  // a refused ID changes nothing: the login goes on
         case .tagged(let tag):
             guard tag == currentTag, let status = response.status else {
                 return finish(.failed(.protocolError("unexpected tagged response")))
@@ -131,7 +160,7 @@ public struct IMAPUpstreamLogin: Sendable {
             // A challenge after our response is an error report (XOAUTH2 sends
             // JSON): answer with an empty line to get the tagged NO.
             return [.send((pending ?? []) + [0x0D, 0x0A])]
-        case .greeting, .capability, .startTLS, .awaitingTLS, .identify, .login, .postLoginCapability, .finished:
+        case .greeting, .capability, .startTLS, .awaitingTLS, .ready, .login, .postLoginCapability, .finished:
             return finish(.failed(.protocolError("unexpected continuation request")))
         }
     }
@@ -139,10 +168,10 @@ public struct IMAPUpstreamLogin: Sendable {
     /// The tag of the command in flight, if any.
     private var currentTag: String? {
         switch step {
-        case .capability(let tag), .startTLS(let tag), .identify(let tag), .login(let tag, _),
-             .authenticate(let tag, _), .postLoginCapability(let tag):
+        case .capability(let tag), .startTLS(let tag), .login(let tag, _), .authenticate(let tag, _),
+             .postLoginCapability(let tag):
             return tag
-        case .greeting, .awaitingTLS, .finished:
+        case .greeting, .awaitingTLS, .ready, .finished:
             return nil
         }
     }
@@ -163,8 +192,6 @@ public struct IMAPUpstreamLogin: Sendable {
             }
             step = .awaitingTLS
             return [.startTLS]
-        case .identify:
-            return proceed()  // a refused ID changes nothing: log in anyway
         case .login, .authenticate:
             return loginResult(status, response)
         case .postLoginCapability:
@@ -172,7 +199,7 @@ public struct IMAPUpstreamLogin: Sendable {
                 return finish(.failed(.protocolError("CAPABILITY after login failed: " + response.text)))
             }
             return finish(.loggedIn(capabilities: capabilities, pendingServerBytes: reader.takeRemainingBytes()))
-        case .greeting, .awaitingTLS, .finished:
+        case .greeting, .awaitingTLS, .ready, .finished:
             return finish(.failed(.protocolError("unexpected tagged response")))
         }
     }
@@ -205,7 +232,7 @@ public struct IMAPUpstreamLogin: Sendable {
 
     /// Sends the next command the login still needs.
     private mutating func proceed() -> [IMAPUpstreamLoginAction] {
-        if configuration.security == .startTLS && !tlsDone {
+        if security == .startTLS && !tlsDone {
             guard let capabilities else { return askCapabilities() }
             guard IMAPCapabilities.contains(capabilities, "STARTTLS") else {
                 return finish(.failed(.protocolError("server does not offer STARTTLS")))
@@ -215,15 +242,28 @@ public struct IMAPUpstreamLogin: Sendable {
             return [.send(Array((tag + " STARTTLS\r\n").utf8))]
         }
         guard let capabilities else { return askCapabilities() }
-        if !identified, let address = configuration.clientAddress, IMAPCapabilities.contains(capabilities, "ID") {
-            identified = true
-            var fields = "\"name\" \"mailgate\" \"x-originating-ip\" " + IMAPWriter.quotedText(address)
-            if let port = configuration.clientPort { fields += " \"x-originating-port\" \"\(port)\"" }
-            let tag = nextTag()
-            step = .identify(tag: tag)
-            return [.send(Array((tag + " ID (" + fields + ")\r\n").utf8))]
+        guard let account else {
+            step = .ready
+            return [.ready(capabilities: capabilities)]
         }
-        return logIn(capabilities)
+        return logIn(account, capabilities)
+    }
+
+    /// The login command, with ID ahead of it when there is a client to name:
+    /// pipelined (RFC 9051 §5.5), since its answer changes nothing, which
+    /// saves a round trip to the server.
+    private mutating func logIn(_ account: IMAPUpstreamAccount, _ capabilities: [String]) -> [IMAPUpstreamLoginAction] {
+        guard let address = account.clientAddress, IMAPCapabilities.contains(capabilities, "ID") else {
+            return logInCommand(account, capabilities)
+        }
+        var fields = "\"name\" \"mailgate\" \"x-originating-ip\" " + IMAPWriter.quotedText(address)
+        if let port = account.clientPort { fields += " \"x-originating-port\" \"\(port)\"" }
+        let tag = nextTag()
+        identifyTag = tag
+        let identify = Array((tag + " ID (" + fields + ")\r\n").utf8)
+        let actions = logInCommand(account, capabilities)
+        guard case .send(let command)? = actions.first, actions.count == 1 else { return actions }
+        return [.send(identify + command)]
     }
 
     private mutating func askCapabilities() -> [IMAPUpstreamLoginAction] {
@@ -232,11 +272,11 @@ public struct IMAPUpstreamLogin: Sendable {
         return [.send(Array((tag + " CAPABILITY\r\n").utf8))]
     }
 
-    private mutating func logIn(_ capabilities: [String]) -> [IMAPUpstreamLoginAction] {
+    private mutating func logInCommand(_ account: IMAPUpstreamAccount, _ capabilities: [String]) -> [IMAPUpstreamLoginAction] {
         let saslIR = IMAPCapabilities.contains(capabilities, "SASL-IR")
-        let user = Array(configuration.username.utf8)
+        let user = Array(account.username.utf8)
         capabilitiesSinceLogin = false
-        switch configuration.credential {
+        switch account.credential {
         case .oauth2Token(let token):
             guard IMAPCapabilities.contains(capabilities, "AUTH=XOAUTH2") else {
                 return finish(.failed(.protocolError("server does not offer AUTH=XOAUTH2")))

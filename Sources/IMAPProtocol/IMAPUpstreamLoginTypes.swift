@@ -1,5 +1,7 @@
 // Configuration, actions and failures of IMAPUpstreamLogin (mailgate logging
-// in to an account's upstream IMAP server).
+// in to an account's upstream IMAP server). The account (who logs in, and for
+// which client) is apart from the connection, so a connection can be made ready
+// before anyone logs in on it.
 // Contract: credentials never appear in descriptions; failures say whether the
 // account's credentials were refused, the server is unavailable, or it spoke nonsense.
 
@@ -27,22 +29,33 @@ public struct IMAPUpstreamLoginConfiguration: Sendable, Hashable {
     }
 
     public var security: Security
+    public var account: IMAPUpstreamAccount
+    public var maxResponseLength: Int
+
+    public init(security: Security, username: String, credential: Credential, clientAddress: String? = nil,
+                clientPort: Int? = nil, maxResponseLength: Int = IMAPUpstreamLogin.defaultMaxResponseLength) {
+        self.security = security
+        self.account = IMAPUpstreamAccount(username: username, credential: credential, clientAddress: clientAddress,
+                                           clientPort: clientPort)
+        self.maxResponseLength = maxResponseLength
+    }
+}
+
+/// Who logs in upstream, and on behalf of which client.
+public struct IMAPUpstreamAccount: Sendable, Hashable {
     public var username: String
-    public var credential: Credential
+    public var credential: IMAPUpstreamLoginConfiguration.Credential
     /// The client's address, sent as ID x-originating-ip when the server offers ID.
     public var clientAddress: String?
     /// The client's port, sent as x-originating-port with the address.
     public var clientPort: Int?
-    public var maxResponseLength: Int
 
-    public init(security: Security, username: String, credential: Credential, clientAddress: String? = nil,
-                clientPort: Int? = nil, maxResponseLength: Int = 65536) {
-        self.security = security
+    public init(username: String, credential: IMAPUpstreamLoginConfiguration.Credential, clientAddress: String? = nil,
+                clientPort: Int? = nil) {
         self.username = username
         self.credential = credential
         self.clientAddress = clientAddress
         self.clientPort = clientPort
-        self.maxResponseLength = maxResponseLength
     }
 }
 
@@ -62,6 +75,9 @@ public enum IMAPUpstreamLoginAction: Sendable, Hashable {
     /// Run the client TLS handshake (verifying the server), then call
     /// `tlsEstablished()`.
     case startTLS
+    /// Greeted, TLS in place and capabilities known (a machine made without an
+    /// account only): the connection may wait here until `logIn(as:)`.
+    case ready(capabilities: [String])
     /// Logged in. `capabilities` are the upstream's (unfiltered; see
     /// IMAPCapabilities.clientVisible). `pendingServerBytes` arrived after the
     /// final response and belong to the client once the relay starts.

@@ -166,6 +166,9 @@ private let cases: [ErrorCase] = [
         (nil, "tls", "missing table [tls] with certificate and private_key "
             + "(submission and IMAP listeners offer AUTH and LOGIN only after TLS)"),
     ]),
+    ErrorCase("upstream pool out of range", base + "\n[imap]\nupstream_pool = 65", [
+        (15, "imap.upstream_pool", "expected an integer from 0 to 64, found 65"),
+    ]),
     ErrorCase("bad listen address", base + "\n[imap]\nlisten = [\"localhost:143\"]", [
         (15, "imap.listen[0]", #"expected an address like "127.0.0.1:587" or "[::1]:587", found string "localhost:143""#),
     ]),

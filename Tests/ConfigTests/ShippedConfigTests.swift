@@ -116,6 +116,7 @@ enum Fixtures {
                                             lease: .seconds(300), connectTimeout: .seconds(30),
                                             commandTimeout: .seconds(300)))
         #expect(config.imap.idleTimeout == .seconds(1800))
+        #expect(config.imap.upstreamPool == 2)
         #expect(config.tls == nil)
         #expect(config.metrics == nil)
     }

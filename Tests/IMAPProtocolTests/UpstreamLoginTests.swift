@@ -1,6 +1,7 @@
 // IMAPUpstreamLogin against scripted server transcripts (Dovecot-like and
 // Gmail-like greetings, with and without ID, LOGINDISABLED before STARTTLS,
-// refusals, injection after STARTTLS). Each runs whole and byte by byte.
+// refusals, injection after STARTTLS), and connections made ready before the
+// account logs in on them. Each runs whole and byte by byte.
 import Testing
 @testable import IMAPProtocol
 
@@ -13,6 +14,8 @@ enum WireStep: Sendable {
     case tls
     case closed
     case timeout
+    /// The account of the transcript's configuration logs in on the ready connection.
+    case logIn
 }
 
 struct UpstreamTranscript: CustomTestStringConvertible, Sendable {
@@ -21,6 +24,8 @@ struct UpstreamTranscript: CustomTestStringConvertible, Sendable {
     let steps: [WireStep]
     let outcome: IMAPUpstreamLoginAction
     var relayed: String = ""
+    /// The machine is made without an account and must say `.ready` with these capabilities.
+    var ready: String?
     var testDescription: String { name }
 }
 
@@ -28,11 +33,14 @@ struct UpstreamRun {
     var problems: [String] = []
     var outcome: IMAPUpstreamLoginAction?
     var relayed: [UInt8] = []
+    var ready: [String]?
 }
 
 /// Plays a transcript; bytes arriving after the outcome count as relayed, as the service relays them.
 func play(_ transcript: UpstreamTranscript, chunkSize: Int) -> UpstreamRun {
-    var machine = IMAPUpstreamLogin(configuration: transcript.configuration)
+    var machine = transcript.ready == nil
+        ? IMAPUpstreamLogin(configuration: transcript.configuration)
+        : IMAPUpstreamLogin(security: transcript.configuration.security)
     var run = UpstreamRun()
     var sent: [UInt8] = []
     var tlsRequested = false
@@ -41,6 +49,9 @@ func play(_ transcript: UpstreamTranscript, chunkSize: Int) -> UpstreamRun {
             switch action {
             case .send(let data): sent += data
             case .startTLS: tlsRequested = true
+            case .ready(let capabilities):
+                if run.ready != nil { run.problems.append("ready twice") }
+                run.ready = capabilities
             case .loggedIn(let capabilities, let pending):
                 // Pending bytes depend on chunking; they are compared through `relayed`.
                 run.outcome = .loggedIn(capabilities: capabilities, pendingServerBytes: [])
@@ -82,6 +93,9 @@ func play(_ transcript: UpstreamTranscript, chunkSize: Int) -> UpstreamRun {
             take(machine.connectionClosed())
         case .timeout:
             take(machine.timeout())
+        case .logIn:
+            if !machine.isReady { run.problems.append("not ready for the login") }
+            take(machine.logIn(as: transcript.configuration.account))
         }
     }
     if !sent.isEmpty { run.problems.append("unexpected output \(String(decoding: sent, as: UTF8.self).debugDescription)") }
@@ -277,12 +291,72 @@ let upstreamTranscripts: [UpstreamTranscript] = [
     ], outcome: .failed(.protocolError("unexpected continuation request"))),
 ]
 
-@Test(arguments: upstreamTranscripts, [0, 1, 5])
+/// Connections made ready first (greeting, TLS, capabilities), logged in later.
+let preConnectedTranscripts: [UpstreamTranscript] = [
+    UpstreamTranscript(name: "Dovecot imaps ready, then ID and AUTHENTICATE in one write", configuration: salesPassword, steps: [
+        .server(dovecotGreeting),
+        .logIn,
+        .client("M1 ID \(salesID)\r\nM2 AUTHENTICATE PLAIN \(plainSales)\r\n"),
+        .server("* ID (\"name\" \"Dovecot\")\r\nM1 OK ID completed.\r\nM2 OK [CAPABILITY \(dovecotLoggedIn)] Logged in\r\n"),
+    ], outcome: loggedIn(dovecotLoggedIn),
+       ready: "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN"),
+    UpstreamTranscript(name: "STARTTLS ready after the post-TLS CAPABILITY", configuration: configuration(.startTLS), steps: [
+        .server("* OK [CAPABILITY IMAP4rev1 ID STARTTLS LOGINDISABLED] ready\r\n"),
+        .client("M1 STARTTLS\r\n"),
+        .server("M1 OK go\r\n"),
+        .tls,
+        .client("M2 CAPABILITY\r\n"),
+        .server("* CAPABILITY IMAP4rev1 ID AUTH=PLAIN\r\nM2 OK done\r\n"),
+        .logIn,
+        .client("M3 ID \(salesID)\r\nM4 AUTHENTICATE PLAIN\r\n"),
+        .server("M3 OK ID completed.\r\n+ \r\n"),
+        .client("\(plainSales)\r\n"),
+        .server("M4 OK [CAPABILITY IMAP4rev1 IDLE] Logged in\r\n"),
+    ], outcome: loggedIn("IMAP4rev1 IDLE"), ready: "IMAP4rev1 ID AUTH=PLAIN"),
+    UpstreamTranscript(name: "an alert while ready changes nothing", configuration: configuration(.implicitTLS, address: nil), steps: [
+        .server(dovecotGreeting),
+        .server("* OK [ALERT] Maintenance tonight\r\n"),
+        .logIn,
+        .client("M1 AUTHENTICATE PLAIN \(plainSales)\r\n"),
+        .server("M1 OK [CAPABILITY IMAP4rev1] Logged in\r\n"),
+    ], outcome: loggedIn("IMAP4rev1"), ready: "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN"),
+    UpstreamTranscript(name: "BYE while ready (the server's pre-login timeout)", configuration: salesPassword, steps: [
+        .server(dovecotGreeting),
+        .server("* BYE Disconnected for inactivity.\r\n"),
+    ], outcome: .failed(.unavailable("BYE Disconnected for inactivity.")),
+       ready: "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN"),
+    UpstreamTranscript(name: "closed while ready", configuration: salesPassword, steps: [
+        .server(dovecotGreeting),
+        .closed,
+    ], outcome: .failed(.unavailable("connection closed")),
+       ready: "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN"),
+    UpstreamTranscript(name: "a tagged response while ready", configuration: salesPassword, steps: [
+        .server(dovecotGreeting),
+        .server("M1 OK nothing was asked\r\n"),
+    ], outcome: .failed(.protocolError("unexpected tagged response")),
+       ready: "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN"),
+]
+
+@Test(arguments: upstreamTranscripts + preConnectedTranscripts, [0, 1, 5])
 func upstreamLogin(_ transcript: UpstreamTranscript, chunkSize: Int) {
     let run = play(transcript, chunkSize: chunkSize)
     #expect(run.problems == [])
     #expect(run.outcome == transcript.outcome)
     #expect(run.relayed == bytes(transcript.relayed))
+    #expect(run.ready == transcript.ready.map { $0.split(separator: " ").map(String.init) })
+}
+
+@Test func theIDIsPipelinedWithTheLogin() {
+    var machine = IMAPUpstreamLogin(configuration: salesPassword)
+    let actions = machine.receive(bytes(dovecotGreeting))
+    #expect(actions == [.send(bytes("M1 ID \(salesID)\r\nM2 AUTHENTICATE PLAIN \(plainSales)\r\n"))])
+}
+
+@Test func aLoginBeforeTheConnectionIsReadyDoesNothing() {
+    var machine = IMAPUpstreamLogin(security: .implicitTLS)
+    #expect(machine.logIn(as: salesPassword.account) == [])
+    #expect(machine.receive(bytes(dovecotGreeting)).count == 1)
+    #expect(machine.isReady)
 }
 
 @Test func credentialsStayOutOfDescriptions() {

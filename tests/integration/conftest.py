@@ -250,9 +250,9 @@ def imap_pki():
 
 class Dovecot:
     """A private Dovecot on 127.0.0.2 (imap with STARTTLS and imaps, ssl=required) with passwd-file
-    users (all with UPSTREAM_PASSWORD) and maildirs owned by nobody."""
+    users (all with UPSTREAM_PASSWORD) and maildirs owned by nobody; `extra` is added to its config."""
 
-    def __init__(self, pki, users=("sales@example.test", "support@example.test")):
+    def __init__(self, pki, users=("sales@example.test", "support@example.test"), extra=""):
         names = users
         # Dovecot's auth and mail processes run unprivileged: the directory must be traversable.
         self.dir = Path(tempfile.mkdtemp(prefix="mailgate-dovecot-"))
@@ -301,6 +301,7 @@ service imap-login {{
     ssl = yes
   }}
 }}
+{extra}
 """)
         self.proc = subprocess.Popen(["dovecot", "-F", "-c", str(self.config)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)

@@ -234,12 +234,13 @@ public final class AccountHealthCheck {
             finish()
         case .success(let prepared):
             guard let local = SocketAddress(host: "127.0.0.1", port: 0) else { return finish() }
-            let dialer = IMAPUpstreamDialer(reactor: reactor, target: target, prepared: prepared, clientPeer: local,
-                                            connectTimeout: timeouts.connect) { [weak self] outcome in
+            let dialer = IMAPUpstreamDialer(reactor: reactor, endpoint: target.endpoint, tlsContext: prepared.tlsContext,
+                                            connectTimeout: timeouts.connect)
+            self.dialer = dialer
+            dialer.dial(target.account(prepared, client: local), timeout: timeouts.connect + timeouts.command) {
+                [weak self] outcome in
                 self?.dialed(target, outcome)
             }
-            self.dialer = dialer
-            dialer.start(timeout: timeouts.connect + timeouts.command)
         }
     }
 

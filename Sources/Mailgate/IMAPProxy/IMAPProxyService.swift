@@ -1,9 +1,10 @@
 // The IMAP proxy service: what every proxy session shares. It caps
 // connections per client address, throttles failed logins per address, holds
 // the gateway users (checked off the loop), the certificate for the client
-// side, and the upstream TLS client contexts (one per CA file, rebuilt after
-// a reload). `reload` swaps in a new config: sessions already relaying keep
-// their upstream; logins from then on use the new accounts and users.
+// side, the upstream TLS client contexts (one per CA file, rebuilt after a
+// reload) and the pool of ready upstream connections. `reload` swaps in a new
+// config: sessions already relaying keep their upstream; logins from then on
+// use the new accounts and users.
 import Auth
 import Config
 import IMAPProtocol
@@ -42,18 +43,28 @@ final class IMAPProxyService {
     private var retired: [IMAPProxySession] = []
     /// Upstream TLS client contexts by CA file ("" for the system CAs).
     private var clientContexts: [String: TLSClientContext] = [:]
+    let upstreamPool: IMAPUpstreamPool
 
     init(reactor: Reactor, config: MailgateConfig, users: UserDirectory, registry: SessionRegistry) {
         self.reactor = reactor
         self.config = config
         self.users = users
         self.registry = registry
+        upstreamPool = IMAPUpstreamPool(reactor: reactor, size: config.imap.upstreamPool, logger: logger)
     }
 
     func reload(_ newConfig: MailgateConfig) {
         config = newConfig
-        // CA files may have changed on disk: contexts are rebuilt on next use.
+        // CA files may have changed on disk: contexts are rebuilt on next use,
+        // and ready connections verified with the old ones are dropped.
         clientContexts = [:]
+        upstreamPool.closeAll()
+        upstreamPool.size = newConfig.imap.upstreamPool
+    }
+
+    /// SIGTERM: no more ready upstream connections (sessions drain through the registry).
+    func drain() {
+        upstreamPool.stop()
     }
 
     var relayIdleTimeout: Duration { config.imap.idleTimeout }

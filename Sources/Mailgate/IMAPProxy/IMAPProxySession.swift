@@ -1,7 +1,8 @@
 // One IMAP proxy connection. Before login it drives the pure
 // IMAPPreLoginSession (greeting, STARTTLS, ID, LOGIN / AUTHENTICATE PLAIN),
-// checks the gateway password off the loop, dials the user's upstream account
-// with IMAPUpstreamDialer, and then hands both connections to an IMAPRelay.
+// checks the gateway password off the loop, logs in to the user's upstream
+// account on a ready connection from the IMAPUpstreamPool or a new one
+// (IMAPUpstreamDialer), and then hands both connections to an IMAPRelay.
 // While the machine awaits an event the client is not read (except during a
 // TLS handshake). Timers: pre-login idle and login deadline; once relaying,
 // an inactivity timer of [imap] idle_timeout (no bytes either way).
@@ -27,6 +28,8 @@ final class IMAPProxySession: DrainableSession {
     private var ended = false
     private var dialer: IMAPUpstreamDialer?
     private var upstreamTarget: IMAPUpstreamTarget?
+    /// How the upstream login was reached, for the audit line: "ready" (from the pool) or "new".
+    private var upstreamConnection: String?
     private var pendingServerBytes: [UInt8] = []
     /// Why our check refused the login in flight, for its audit line.
     private var failureReason: String?
@@ -196,38 +199,61 @@ final class IMAPProxySession: DrainableSession {
         }
     }
 
-    private func dial(_ target: IMAPUpstreamTarget, _ prepared: IMAPPreparedUpstream, retried: Bool = false) {
-        let dialer = IMAPUpstreamDialer(reactor: service.reactor, target: target, prepared: prepared,
-                                        clientPeer: connection.peer,
-                                        connectTimeout: IMAPProxyService.Limits.upstreamConnectTimeout) {
-            [unowned self] outcome in
-            // A refused OAuth2 token: one refresh and one more login before the client hears of it.
-            if !retried, case .failed(.authenticationRejected) = outcome, case .oauth2Token(let token) = prepared.credential,
-               self.service.oauth2?.rejected(account: target.accountName, token: token) == true {
-                let finished = self.dialer
-                self.dialer = nil
-                self.service.reactor.schedule(after: .zero) { _ = finished }
-                return self.service.prepare(target) { [weak self] result in
-                    guard let self, !self.connection.isClosed, !self.saidGoodbye else { return }
-                    switch result {
-                    case .failure(let error):
-                        self.perform(self.machine.upstreamLoginFinished(.failed(.unavailable(error.description))))
-                    case .success(let fresh):
-                        self.dial(target, fresh, retried: true)
-                    }
-                }
-            }
-            self.dialed(outcome)
+    /// Logs in upstream: on a ready connection when the pool has one, else on a new one.
+    private func dial(_ target: IMAPUpstreamTarget, _ prepared: IMAPPreparedUpstream, refreshed: Bool = false) {
+        let account = target.account(prepared, client: connection.peer)
+        let timeout = IMAPProxyService.Limits.upstreamLoginTimeout
+        guard let ready = service.upstreamPool.take(target.endpoint, tlsContext: prepared.tlsContext) else {
+            return dialNew(target, prepared, refreshed: refreshed)
         }
-        self.dialer = dialer
-        dialer.start(timeout: IMAPProxyService.Limits.upstreamLoginTimeout)
+        dialer = ready
+        upstreamConnection = "ready"
+        ready.logIn(account, timeout: timeout) { [unowned self] outcome in
+            self.retireDialer()
+            // The server dropped the ready connection meanwhile: a new one, as if the pool had been empty.
+            if case .failed(.unavailable) = outcome { return self.dialNew(target, prepared, refreshed: refreshed) }
+            self.loginAnswered(outcome, target, prepared, refreshed: refreshed)
+        }
     }
 
-    private func dialed(_ outcome: IMAPUpstreamDialer.Outcome) {
-        // We are inside the dialer's own call: keep it alive until the loop is out of it.
+    private func dialNew(_ target: IMAPUpstreamTarget, _ prepared: IMAPPreparedUpstream, refreshed: Bool) {
+        let dialer = IMAPUpstreamDialer(reactor: service.reactor, endpoint: target.endpoint, tlsContext: prepared.tlsContext,
+                                        connectTimeout: IMAPProxyService.Limits.upstreamConnectTimeout)
+        self.dialer = dialer
+        upstreamConnection = "new"
+        dialer.dial(target.account(prepared, client: connection.peer),
+                    timeout: IMAPProxyService.Limits.upstreamLoginTimeout) { [unowned self] outcome in
+            self.retireDialer()
+            self.loginAnswered(outcome, target, prepared, refreshed: refreshed)
+        }
+    }
+
+    private func loginAnswered(_ outcome: IMAPUpstreamDialer.Outcome, _ target: IMAPUpstreamTarget,
+                               _ prepared: IMAPPreparedUpstream, refreshed: Bool) {
+        // A refused OAuth2 token: one refresh and one more login before the client hears of it.
+        guard !refreshed, case .failed(.authenticationRejected) = outcome, case .oauth2Token(let token) = prepared.credential,
+              service.oauth2?.rejected(account: target.accountName, token: token) == true else {
+            return dialed(outcome)
+        }
+        service.prepare(target) { [weak self] result in
+            guard let self, !self.connection.isClosed, !self.saidGoodbye else { return }
+            switch result {
+            case .failure(let error):
+                self.perform(self.machine.upstreamLoginFinished(.failed(.unavailable(error.description))))
+            case .success(let fresh):
+                self.dial(target, fresh, refreshed: true)
+            }
+        }
+    }
+
+    /// Called inside the dialer's own completion: keeps it alive until the loop is out of it.
+    private func retireDialer() {
         let finished = dialer
         dialer = nil
         service.reactor.schedule(after: .zero) { _ = finished }
+    }
+
+    private func dialed(_ outcome: IMAPUpstreamDialer.Outcome) {
         switch outcome {
         case .loggedIn(let upstream, let capabilities, let pending):
             guard !connection.isClosed, !saidGoodbye else { return upstream.close() }
@@ -364,6 +390,7 @@ final class IMAPProxySession: DrainableSession {
     private func audit(user: String, mechanism: IMAPLoginMechanism?, result: String, reason: String?) {
         var metadata: Logger.Metadata = ["user": "\(user)", "result": "\(result)"]
         if let account = upstreamTarget?.accountName { metadata["account"] = "\(account)" }
+        if let upstreamConnection { metadata["upstream"] = "\(upstreamConnection)" }
         if let mechanism { metadata["mechanism"] = "\(mechanism.rawValue)" }
         if let reason { metadata["reason"] = "\(reason)" }
         logger.info("login", metadata: metadata)

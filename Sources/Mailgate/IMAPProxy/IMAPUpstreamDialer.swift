@@ -1,9 +1,11 @@
-// Opens the session to an upstream IMAP server and logs in there: resolve the
-// host, connect (each address in turn), TLS at once (imaps) or after STARTTLS
-// (imap), then the pure IMAPUpstreamLogin machine. The server's certificate is
+// One session to an upstream IMAP server, up to and through its login:
+// resolve the host, connect (each address in turn), TLS at once (imaps) or
+// after STARTTLS (imap), greeting and capabilities (`connect`: the connection
+// is then ready and may wait in the IMAPUpstreamPool), then the login
+// (`logIn`). `dial` does both under one deadline. The server's certificate is
 // verified against the account's CA file or the system CAs, with the URL's
-// host as SNI and expected name. One deadline covers the whole dial.
-// Contract: `completion` runs exactly once on the loop unless `cancel()` ran first.
+// host as SNI and expected name.
+// Contract: each completion runs at most once, on the loop, and never after `cancel()`.
 import IMAPProtocol
 import Reactor
 import TLS
@@ -15,69 +17,99 @@ final class IMAPUpstreamDialer {
         case failed(IMAPUpstreamLoginFailure)
     }
 
+    /// Who waits for what.
+    private enum Waiter {
+        case nobody
+        /// `connect`: told when the connection is ready, or why it is not.
+        case ready((IMAPUpstreamLoginFailure?) -> Void)
+        /// Ready and parked: told if the server drops the connection meanwhile.
+        case parked((IMAPUpstreamLoginFailure) -> Void)
+        case login((Outcome) -> Void)
+    }
+
+    let endpoint: IMAPUpstreamEndpoint
     private unowned let reactor: Reactor
-    private let target: IMAPUpstreamTarget
     private let tlsContext: TLSClientContext?
     private var login: IMAPUpstreamLogin
     private let connectTimeout: Duration
-    private var completion: ((Outcome) -> Void)?
+    private var waiter: Waiter = .nobody
     private var connection: Connection?
     private var deadline: TimerID?
 
-    /// `clientPeer` is the proxied client (sent upstream with ID); nil for mailgate's own sessions (the sync).
-    init(reactor: Reactor, target: IMAPUpstreamTarget, prepared: IMAPPreparedUpstream, clientPeer: SocketAddress?,
-         connectTimeout: Duration, completion: @escaping (Outcome) -> Void) {
+    /// `tlsContext` is nil exactly when the endpoint uses no TLS.
+    init(reactor: Reactor, endpoint: IMAPUpstreamEndpoint, tlsContext: TLSClientContext?, connectTimeout: Duration) {
         self.reactor = reactor
-        self.target = target
-        self.tlsContext = prepared.tlsContext
+        self.endpoint = endpoint
+        self.tlsContext = tlsContext
         self.connectTimeout = connectTimeout
-        self.completion = completion
-        login = IMAPUpstreamLogin(configuration: IMAPUpstreamLoginConfiguration(
-            security: target.security, username: target.username, credential: prepared.credential,
-            clientAddress: clientPeer?.host, clientPort: clientPeer.map { Int($0.port) }))
+        login = IMAPUpstreamLogin(security: endpoint.security)
     }
 
-    /// Starts dialing; the whole dial (connect and login) must end within `timeout`.
-    func start(timeout: Duration) {
-        deadline = reactor.schedule(after: timeout) { [weak self] in
-            guard let self else { return }
-            self.deadline = nil
-            if self.connection == nil { return self.finish(.failed(.unavailable("timeout connecting"))) }
-            self.perform(self.login.timeout())
+    var isReady: Bool { login.isReady && connection != nil }
+
+    /// Connects and logs in `account`; the whole of it must end within `timeout`.
+    func dial(_ account: IMAPUpstreamAccount, timeout: Duration, completion: @escaping (Outcome) -> Void) {
+        connect(timeout: timeout) { [unowned self] failure in
+            if let failure { return completion(.failed(failure)) }
+            self.logIn(account, timeout: nil, completion: completion)
         }
-        reactor.resolve(host: target.host, port: target.port) { [weak self] result in
-            guard let self, self.completion != nil else { return }
+    }
+
+    /// Connects until the server waits for a login; the connect must end within `timeout`.
+    func connect(timeout: Duration, onReady: @escaping (IMAPUpstreamLoginFailure?) -> Void) {
+        waiter = .ready(onReady)
+        arm(timeout)
+        reactor.resolve(host: endpoint.host, port: endpoint.port) { [weak self] result in
+            guard let self, case .ready = self.waiter else { return }
             switch result {
             case .success(let addresses) where !addresses.isEmpty:
                 self.connect(addresses[...], lastError: nil)
             case .success:
-                self.finish(.failed(.unavailable("\(self.target.host) has no address")))
+                self.fail(.unavailable("\(self.endpoint.host) has no address"))
             case .failure(let error):
-                self.finish(.failed(.unavailable("cannot resolve \(self.target.host): \(error)")))
+                self.fail(.unavailable("cannot resolve \(self.endpoint.host): \(error)"))
             }
         }
     }
 
-    /// Abandons the dial: closes the connection, and `completion` never runs.
+    /// While ready and unused: `onLost` hears of the server closing or saying BYE.
+    func park(onLost: @escaping (IMAPUpstreamLoginFailure) -> Void) {
+        guard isReady else { return }
+        waiter = .parked(onLost)
+    }
+
+    /// Logs in on a ready connection; `timeout` nil keeps the deadline of `dial`.
+    func logIn(_ account: IMAPUpstreamAccount, timeout: Duration?, completion: @escaping (Outcome) -> Void) {
+        waiter = .login(completion)
+        guard isReady else { return fail(.unavailable("connection closed")) }
+        if let timeout { arm(timeout) }
+        perform(login.logIn(as: account))
+    }
+
+    /// Abandons the session: closes the connection, and no completion runs.
     func cancel() {
-        completion = nil
-        if let deadline { reactor.cancel(deadline) }
-        deadline = nil
-        if let connection {
-            connection.onClosed = nil
-            connection.close()
-        }
-        connection = nil
+        waiter = .nobody
+        close()
     }
 
     // MARK: Connecting
 
+    private func arm(_ timeout: Duration) {
+        if let deadline { reactor.cancel(deadline) }
+        deadline = reactor.schedule(after: timeout) { [weak self] in
+            guard let self else { return }
+            self.deadline = nil
+            if self.connection == nil { return self.fail(.unavailable("timeout connecting")) }
+            self.perform(self.login.timeout())
+        }
+    }
+
     private func connect(_ addresses: ArraySlice<SocketAddress>, lastError: SystemError?) {
         guard let address = addresses.first else {
-            return finish(.failed(.unavailable(lastError.map { "\($0)" } ?? "cannot connect")))
+            return fail(.unavailable(lastError.map { "\($0)" } ?? "cannot connect"))
         }
         reactor.connect(to: address, timeout: connectTimeout) { [weak self] result in
-            guard let self, self.completion != nil else {
+            guard let self, case .ready = self.waiter else {
                 if case .success(let connection) = result { connection.close() }
                 return
             }
@@ -95,7 +127,7 @@ final class IMAPUpstreamDialer {
         connection.onBytes = { [unowned self] bytes in self.perform(self.login.receive(bytes)) }
         connection.onSecured = { [unowned self] in self.perform(self.login.tlsEstablished()) }
         connection.onClosed = { [unowned self] reason in self.closed(reason) }
-        if target.security == .implicitTLS { startTLS() }
+        if endpoint.security == .implicitTLS { startTLS() }
     }
 
     private func startTLS() {
@@ -103,7 +135,7 @@ final class IMAPUpstreamDialer {
             return perform([.failed(.protocolError("TLS requested without a TLS context"))])
         }
         do {
-            let session = try TLSSession(client: tlsContext, serverName: target.host)
+            let session = try TLSSession(client: tlsContext, serverName: endpoint.host)
             connection.startLayer(TLSStreamLayer(session: session))
         } catch {
             perform([.failed(.unavailable("TLS setup failed: \(error)"))])
@@ -114,9 +146,9 @@ final class IMAPUpstreamDialer {
         connection = nil
         switch reason {
         case .layerFailed(let why):
-            finish(.failed(.unavailable("TLS failed: \(why)")))
+            fail(.unavailable("TLS failed: \(why)"))
         case .failed(let error):
-            finish(.failed(.unavailable("\(error)")))
+            fail(.unavailable("\(error)"))
         case .local, .peerClosed:
             perform(login.connectionClosed())
         }
@@ -131,20 +163,49 @@ final class IMAPUpstreamDialer {
                 connection?.write(bytes)
             case .startTLS:
                 startTLS()
+            case .ready:
+                becameReady()
             case .loggedIn(let capabilities, let pending):
-                guard let connection else { return finish(.failed(.unavailable("connection closed"))) }
-                connection.onBytes = nil
-                connection.onSecured = nil
-                connection.onClosed = nil
-                self.connection = nil
-                finish(.loggedIn(connection, capabilities: capabilities, pendingServerBytes: pending))
+                loggedIn(capabilities: capabilities, pending: pending)
             case .failed(let failure):
-                finish(.failed(failure))
+                fail(failure)
             }
         }
     }
 
-    private func finish(_ outcome: Outcome) {
+    private func becameReady() {
+        guard case .ready(let onReady) = waiter else { return }
+        waiter = .nobody
+        if let deadline { reactor.cancel(deadline) }
+        deadline = nil
+        onReady(nil)
+    }
+
+    private func loggedIn(capabilities: [String], pending: [UInt8]) {
+        guard let connection else { return fail(.unavailable("connection closed")) }
+        guard case .login(let completion) = waiter else { return fail(.protocolError("logged in unasked")) }
+        waiter = .nobody
+        connection.onBytes = nil
+        connection.onSecured = nil
+        connection.onClosed = nil
+        self.connection = nil
+        close()
+        completion(.loggedIn(connection, capabilities: capabilities, pendingServerBytes: pending))
+    }
+
+    private func fail(_ failure: IMAPUpstreamLoginFailure) {
+        let waiting = waiter
+        waiter = .nobody
+        close()
+        switch waiting {
+        case .nobody: break
+        case .ready(let onReady): onReady(failure)
+        case .parked(let onLost): onLost(failure)
+        case .login(let completion): completion(.failed(failure))
+        }
+    }
+
+    private func close() {
         if let deadline { reactor.cancel(deadline) }
         deadline = nil
         if let connection {
@@ -152,8 +213,5 @@ final class IMAPUpstreamDialer {
             connection.close()
         }
         connection = nil
-        guard let completion else { return }
-        self.completion = nil
-        completion(outcome)
     }
 }

@@ -5,7 +5,20 @@
 import Config
 import Glibc
 import IMAPProtocol
+import Reactor
 import TLS
+
+/// Where an upstream IMAP server is and how it is reached: what a ready,
+/// not yet logged-in connection depends on (IMAPUpstreamPool's key).
+struct IMAPUpstreamEndpoint: Hashable, Sendable, CustomStringConvertible {
+    let host: String
+    let port: UInt16
+    let security: IMAPUpstreamLoginConfiguration.Security
+    /// The CA file that verifies the server; nil for the system CAs.
+    let caFile: String?
+
+    var description: String { "\(host):\(port)" }
+}
 
 struct IMAPUpstreamTarget: Sendable {
     let accountName: String
@@ -15,6 +28,10 @@ struct IMAPUpstreamTarget: Sendable {
     let username: String
     let credential: UpstreamCredential
     let caFile: String?
+
+    var endpoint: IMAPUpstreamEndpoint {
+        IMAPUpstreamEndpoint(host: host, port: port, security: security, caFile: caFile)
+    }
 
     /// The target for `userName`, or why there is none.
     static func find(userName: String, in config: MailgateConfig) -> Result<IMAPUpstreamTarget, IMAPTargetError> {
@@ -80,6 +97,14 @@ struct IMAPPreparedUpstream: Sendable {
     let credential: IMAPUpstreamLoginConfiguration.Credential
     /// nil exactly when the target uses no TLS.
     let tlsContext: TLSClientContext?
+}
+
+extension IMAPUpstreamTarget {
+    /// The login of this target's account, for `client` (sent upstream with ID; nil for mailgate's own sessions).
+    func account(_ prepared: IMAPPreparedUpstream, client: SocketAddress?) -> IMAPUpstreamAccount {
+        IMAPUpstreamAccount(username: username, credential: prepared.credential, clientAddress: client?.host,
+                            clientPort: client.map { Int($0.port) })
+    }
 }
 
 struct IMAPTargetError: Error, Sendable, CustomStringConvertible {

@@ -147,13 +147,13 @@ final class IMAPSyncWorker {
                 self.retry(after: error.description)
             case .success(let prepared):
                 self.tlsContext = prepared.tlsContext
-                let dialer = IMAPUpstreamDialer(reactor: self.reactor, target: target, prepared: prepared, clientPeer: nil,
-                                                connectTimeout: Limits.connectTimeout) { [weak self] outcome in
-                    self?.dialed(outcome, target: target, folders: folders, generation: current)
-                }
+                let dialer = IMAPUpstreamDialer(reactor: self.reactor, endpoint: target.endpoint,
+                                                tlsContext: prepared.tlsContext, connectTimeout: Limits.connectTimeout)
                 self.dialer = dialer
                 self.loginToken = token
-                dialer.start(timeout: Limits.loginTimeout)
+                dialer.dial(target.account(prepared, client: nil), timeout: Limits.loginTimeout) { [weak self] outcome in
+                    self?.dialed(outcome, target: target, folders: folders, generation: current)
+                }
             }
         }
     }

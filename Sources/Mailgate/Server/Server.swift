@@ -293,6 +293,7 @@ public final class Server {
         for group in groups { group.closeAll() }
         metrics?.close()
         unsubscribe?.close()
+        imap.drain()
         logger.info("draining", metadata: ["signal": "\(signal)", "sessions": "\(sessions.count)",
                                            "deadline": "\(DurationText.render(config.server.drainTimeout))"])
         watch.stop()
