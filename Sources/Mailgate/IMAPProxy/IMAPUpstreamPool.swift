@@ -3,10 +3,12 @@
 // so that a client's login costs the upstream login alone and not also a TCP
 // connect, a TLS handshake and a greeting. Accounts on one server share them:
 // nothing about the account is sent before the login.
-// Kept only while logins happen (within `warmFor` of the last one through that
+// Kept only while logins succeed (within `warmFor` of the last one through that
 // server); each is closed after `maxAge`, below the pre-login timeouts of common
 // servers (Dovecot: 60 s to 3 min), and replaced while warm. A connection the
-// server drops, or a failed dial, is replaced only at the next login.
+// server drops, or a failed dial, is replaced only after the next login.
+// Refills start once a login is done, so their TLS handshakes do not compete
+// with it for the CPU.
 import Logging
 import IMAPProtocol
 import Reactor
@@ -30,7 +32,7 @@ final class IMAPUpstreamPool {
         var dialing: [ObjectIdentifier: IMAPUpstreamDialer] = [:]
         var lastLogin: UInt64 = 0
         var tlsContext: TLSClientContext?
-        /// A dial failed: no new ones until the next login.
+        /// A dial failed: no new ones until the next successful login.
         var failed = false
     }
 
@@ -41,9 +43,7 @@ final class IMAPUpstreamPool {
     private var retired: [IMAPUpstreamDialer] = []
     private var stopped = false
     /// Ready connections per upstream server; 0 turns the pool off.
-    var size: Int {
-        didSet { if size < oldValue { closeAll() } }
-    }
+    var size: Int
 
     init(reactor: Reactor, size: Int, logger: Logger) {
         self.reactor = reactor
@@ -51,25 +51,25 @@ final class IMAPUpstreamPool {
         self.logger = logger
     }
 
-    var readyCount: Int { servers.values.reduce(0) { $0 + $1.ready.count } }
+    /// A ready connection to `endpoint`, if one is waiting.
+    func take(_ endpoint: IMAPUpstreamEndpoint) -> IMAPUpstreamDialer? {
+        while let entry = servers[endpoint]?.ready.first {
+            servers[endpoint]?.ready.removeFirst()
+            if let expiry = entry.expiry { reactor.cancel(expiry) }
+            if entry.dialer.isReady { return entry.dialer }
+        }
+        return nil
+    }
 
-    /// A ready connection to `endpoint`, if one is waiting; either way the pool
-    /// is topped up for the logins that follow.
-    func take(_ endpoint: IMAPUpstreamEndpoint, tlsContext: TLSClientContext?) -> IMAPUpstreamDialer? {
-        guard size > 0, !stopped else { return nil }
+    /// A login through `endpoint` succeeded: the pool is topped up for the logins that follow.
+    func loggedIn(through endpoint: IMAPUpstreamEndpoint, tlsContext: TLSClientContext?) {
+        guard size > 0, !stopped else { return }
         var server = servers[endpoint, default: Server()]
         server.lastLogin = reactor.now
         server.tlsContext = tlsContext
         server.failed = false
-        var taken: IMAPUpstreamDialer?
-        while taken == nil, !server.ready.isEmpty {
-            let entry = server.ready.removeFirst()
-            if let expiry = entry.expiry { reactor.cancel(expiry) }
-            if entry.dialer.isReady { taken = entry.dialer }
-        }
         servers[endpoint] = server
         refill(endpoint)
-        return taken
     }
 
     /// Closes every ready connection and forgets the servers (a reload may change them).
