@@ -196,30 +196,35 @@ final class IMAPProxySession: DrainableSession {
         }
         logger[metadataKey: "user"] = "\(user)"
         logger[metadataKey: "account"] = "\(target.accountName)"
+        prepareAndDial(target, refreshed: false)
+    }
+
+    /// Reads the account's credential (refreshed: after an OAuth2 token was refused) and logs in upstream.
+    private func prepareAndDial(_ target: IMAPUpstreamTarget, refreshed: Bool) {
         service.prepare(target) { [weak self] result in
             guard let self, !self.connection.isClosed, !self.saidGoodbye else { return }
             switch result {
             case .failure(let error):
                 self.perform(self.machine.upstreamLoginFinished(.failed(.unavailable(error.description))))
             case .success(let prepared):
-                self.preparedAt = self.service.reactor.now
-                self.dial(target, prepared)
+                if !refreshed { self.preparedAt = self.service.reactor.now }
+                self.dial(target, prepared, refreshed: refreshed)
             }
         }
     }
 
     /// Logs in upstream: on a ready connection when the pool has one, else on a new one.
-    private func dial(_ target: IMAPUpstreamTarget, _ prepared: IMAPPreparedUpstream, refreshed: Bool = false) {
-        let account = target.account(prepared, client: connection.peer)
-        let timeout = IMAPProxyService.Limits.upstreamLoginTimeout
+    private func dial(_ target: IMAPUpstreamTarget, _ prepared: IMAPPreparedUpstream, refreshed: Bool) {
         guard let ready = service.upstreamPool.take(target.endpoint) else {
             return dialNew(target, prepared, refreshed: refreshed)
         }
         dialer = ready
         upstreamConnection = "ready"
-        ready.logIn(account, timeout: timeout) { [unowned self] outcome in
+        ready.logIn(target.account(prepared, client: connection.peer),
+                    timeout: IMAPProxyService.Limits.upstreamLoginTimeout) { [unowned self] outcome in
             self.retireDialer()
-            // The server dropped the ready connection meanwhile: a new one, as if the pool had been empty.
+            // Most likely the server dropped the ready connection meanwhile: once
+            // more on a new one, as if the pool had been empty.
             if case .failed(.unavailable) = outcome { return self.dialNew(target, prepared, refreshed: refreshed) }
             self.loginAnswered(outcome, target, prepared, refreshed: refreshed)
         }
@@ -244,15 +249,7 @@ final class IMAPProxySession: DrainableSession {
               service.oauth2?.rejected(account: target.accountName, token: token) == true else {
             return dialed(outcome, target, prepared)
         }
-        service.prepare(target) { [weak self] result in
-            guard let self, !self.connection.isClosed, !self.saidGoodbye else { return }
-            switch result {
-            case .failure(let error):
-                self.perform(self.machine.upstreamLoginFinished(.failed(.unavailable(error.description))))
-            case .success(let fresh):
-                self.dial(target, fresh, refreshed: true)
-            }
-        }
+        prepareAndDial(target, refreshed: true)
     }
 
     /// Called inside the dialer's own completion: keeps it alive until the loop is out of it.
