@@ -15,9 +15,8 @@ final class AccountWatch {
     private let pool: PGPool
     private var config: MailgateConfig
     private let logger = Logger(label: "health")
-    private var timer: TimerID?
+    private lazy var timer = JobTimer(reactor: reactor) { [weak self] in self?.tick() }
     private var running = false
-    private var stopped = false
     private var checks: [ObjectIdentifier: AccountHealthCheck] = [:]
 
     /// Access tokens for accounts with an oauth2 table.
@@ -30,7 +29,7 @@ final class AccountWatch {
     }
 
     func start() {
-        schedule(after: .seconds(1))
+        timer.schedule(after: .seconds(1))
     }
 
     func reload(_ newConfig: MailgateConfig) {
@@ -38,9 +37,7 @@ final class AccountWatch {
     }
 
     func stop() {
-        stopped = true
-        if let timer { reactor.cancel(timer) }
-        timer = nil
+        timer.stop()
     }
 
     private var bouncePolicy: BounceRatePolicy {
@@ -48,18 +45,10 @@ final class AccountWatch {
                          window: config.relay.bounceRateWindow, minimumSample: config.relay.bounceRateMinimumSends)
     }
 
-    private func schedule(after delay: Duration) {
-        guard !stopped else { return }
-        timer = reactor.schedule(after: delay) { [weak self] in
-            self?.timer = nil
-            self?.tick()
-        }
-    }
-
     private func tick() {
-        guard !running, !stopped else { return }
+        guard !running, !timer.isStopped else { return }
         let names = config.accounts.map(\.name)
-        guard !names.isEmpty else { return schedule(after: config.relay.healthCheckInterval) }
+        guard !names.isEmpty else { return timer.schedule(after: config.relay.healthCheckInterval) }
         running = true
         let window = bouncePolicy.window
         pool.batch([AccountStateStore.claimDueChecks(names, interval: config.relay.healthCheckInterval),
@@ -79,7 +68,7 @@ final class AccountWatch {
 
     private func finishTick() {
         running = false
-        schedule(after: config.relay.healthCheckInterval)
+        timer.schedule(after: config.relay.healthCheckInterval)
     }
 
     // MARK: Health checks

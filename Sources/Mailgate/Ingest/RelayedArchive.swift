@@ -22,8 +22,7 @@ final class RelayedArchive {
     private let pool: PGPool
     private let store: IngestStore
     private let logger = Logger(label: "archive")
-    private var timer: TimerID?
-    private var stopped = false
+    private lazy var timer = JobTimer(reactor: reactor) { [weak self] in self?.runBatch() }
 
     init(reactor: Reactor, pool: PGPool, store: IngestStore) {
         self.reactor = reactor
@@ -31,21 +30,9 @@ final class RelayedArchive {
         self.store = store
     }
 
-    func start() { schedule(after: .seconds(1)) }
+    func start() { timer.schedule(after: .seconds(1)) }
 
-    func stop() {
-        stopped = true
-        if let timer { reactor.cancel(timer) }
-        timer = nil
-    }
-
-    private func schedule(after delay: Duration) {
-        guard !stopped else { return }
-        timer = reactor.schedule(after: delay) { [weak self] in
-            self?.timer = nil
-            self?.runBatch()
-        }
-    }
+    func stop() { timer.stop() }
 
     private static let due = PGStatement(
         """
@@ -65,13 +52,13 @@ final class RelayedArchive {
     }
 
     private func runBatch() {
-        guard !stopped else { return }
+        guard !timer.isStopped else { return }
         pool.query(Self.due.sql, Self.due.params) { [weak self] result in
             guard let self else { return }
             switch result {
             case .failure(let error):
                 self.logger.warning("cannot read relayed messages to archive", metadata: ["error": "\(error)"])
-                self.schedule(after: Self.interval)
+                self.timer.schedule(after: Self.interval)
             case .success(let rows):
                 let work = rows.rows.compactMap { row -> Relayed? in
                     guard let id = row.string("id") else { return nil }
@@ -79,7 +66,7 @@ final class RelayedArchive {
                                    isDeliveryNotice: row.bool("notice") == true)
                 }
                 self.archive(work[...]) { [weak self] in
-                    self?.schedule(after: work.count >= Self.batchSize ? Self.backlogPause : Self.interval)
+                    self?.timer.schedule(after: work.count >= Self.batchSize ? Self.backlogPause : Self.interval)
                 }
             }
         }
@@ -106,7 +93,7 @@ final class RelayedArchive {
             }
         }
         let rest = work.dropFirst()
-        guard !stopped else { return then() }
+        guard !timer.isStopped else { return then() }
         guard let raw = next.raw, let account = next.account else {
             return archive(rest, then: then, done: done + [next.id])   // ended without a send
         }

@@ -19,9 +19,8 @@ public final class RetentionJob {
     private let pool: PGPool
     private var retention: RetentionConfig
     private let logger = Logger(label: "retention")
-    private var timer: TimerID?
+    private lazy var timer = JobTimer(reactor: reactor) { [weak self] in self?.periodicRun() }
     private var running = false
-    private var stopped = false
 
     public init(reactor: Reactor, pool: PGPool, retention: RetentionConfig) {
         self.reactor = reactor
@@ -32,7 +31,7 @@ public final class RetentionJob {
     // MARK: Periodic (serve)
 
     func start(firstAfter delay: Duration = .seconds(60)) {
-        schedule(after: delay)
+        timer.schedule(after: delay)
     }
 
     func reload(_ newRetention: RetentionConfig) {
@@ -40,31 +39,24 @@ public final class RetentionJob {
     }
 
     func stop() {
-        stopped = true
-        if let timer { reactor.cancel(timer) }
-        timer = nil
+        timer.stop()
     }
 
-    private func schedule(after delay: Duration) {
-        guard !stopped else { return }
-        timer = reactor.schedule(after: delay) { [weak self] in
+    private func periodicRun() {
+        runOnce { [weak self] result in
             guard let self else { return }
-            self.timer = nil
-            self.runOnce { [weak self] result in
-                guard let self else { return }
-                switch result {
-                case .success(let counts):
-                    let purged = counts.filter { $0.rows > 0 }
-                    if !purged.isEmpty {
-                        var metadata: Logger.Metadata = [:]
-                        for count in purged { metadata[count.step] = "\(count.rows)" }
-                        self.logger.info("purged", metadata: metadata)
-                    }
-                case .failure(let error):
-                    self.logger.error("purge failed", metadata: ["error": "\(error)"])
+            switch result {
+            case .success(let counts):
+                let purged = counts.filter { $0.rows > 0 }
+                if !purged.isEmpty {
+                    var metadata: Logger.Metadata = [:]
+                    for count in purged { metadata[count.step] = "\(count.rows)" }
+                    self.logger.info("purged", metadata: metadata)
                 }
-                self.schedule(after: self.retention.interval)
+            case .failure(let error):
+                self.logger.error("purge failed", metadata: ["error": "\(error)"])
             }
+            self.timer.schedule(after: self.retention.interval)
         }
     }
 
@@ -79,7 +71,7 @@ public final class RetentionJob {
         var counts = steps.map { PurgeCount(step: $0.name, rows: 0) }
         var index = 0
         func next() {
-            guard index < steps.count, !stopped else {
+            guard index < steps.count, !timer.isStopped else {
                 running = false
                 return completion(.success(counts))
             }
