@@ -213,7 +213,7 @@ public final class AccountHealthCheck {
 
     private func startIMAP() {
         guard completion != nil else { return }
-        guard let target = IMAPUpstreamTarget(checking: account) else { return finish() }
+        guard let target = IMAPUpstreamTarget(account: account) else { return finish() }
         stepStartedAt = reactor.now
         withToken { [weak self] token in
             self?.reactor.offload({ target.prepare(cachedContext: nil, oauth2Token: token) }, then: { [weak self] prepared in
@@ -272,21 +272,5 @@ public final class AccountHealthCheck {
         guard let completion else { return }
         self.completion = nil
         completion(HealthCheckReport(account: account.name, checks: checks))
-    }
-}
-
-extension IMAPUpstreamTarget {
-    /// The account's IMAP login for a health check; nil when the account has no imap URL.
-    init?(checking account: AccountConfig) {
-        guard let url = account.imap else { return nil }
-        let security: IMAPUpstreamLoginConfiguration.Security
-        switch url.security {
-        case .implicitTLS: security = .implicitTLS
-        case .startTLS: security = .startTLS
-        case .none: security = .none
-        }
-        self.init(accountName: account.name, host: url.host, port: url.port, security: security,
-                  username: account.username ?? account.address, credential: account.credential,
-                  caFile: account.caFile)
     }
 }

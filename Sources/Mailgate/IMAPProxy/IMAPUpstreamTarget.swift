@@ -41,18 +41,11 @@ struct IMAPUpstreamTarget: Sendable {
         guard let accountName = user.imapAccount else {
             return .failure(IMAPTargetError("user \(userName) has no imap_account"))
         }
-        guard let account = config.accounts.first(where: { $0.name == accountName }), let url = account.imap else {
+        guard let account = config.accounts.first(where: { $0.name == accountName }),
+              let target = IMAPUpstreamTarget(account: account) else {
             return .failure(IMAPTargetError("account \(accountName) has no imap URL"))
         }
-        let security: IMAPUpstreamLoginConfiguration.Security
-        switch url.security {
-        case .implicitTLS: security = .implicitTLS
-        case .startTLS: security = .startTLS
-        case .none: security = .none
-        }
-        return .success(IMAPUpstreamTarget(accountName: accountName, host: url.host, port: url.port, security: security,
-                                           username: account.username ?? account.address,
-                                           credential: account.credential, caFile: account.caFile))
+        return .success(target)
     }
 
     /// Reads the credential and, when TLS is used and `cachedContext` is nil,
@@ -100,6 +93,20 @@ struct IMAPPreparedUpstream: Sendable {
 }
 
 extension IMAPUpstreamTarget {
+    /// The login to `account`'s IMAP server (proxy, sync and health check alike); nil without an imap URL.
+    init?(account: AccountConfig) {
+        guard let url = account.imap else { return nil }
+        let security: IMAPUpstreamLoginConfiguration.Security
+        switch url.security {
+        case .implicitTLS: security = .implicitTLS
+        case .startTLS: security = .startTLS
+        case .none: security = .none
+        }
+        self.init(accountName: account.name, host: url.host, port: url.port, security: security,
+                  username: account.username ?? account.address, credential: account.credential,
+                  caFile: account.caFile)
+    }
+
     /// The login of this target's account, for `client` (sent upstream with ID; nil for mailgate's own sessions).
     func account(_ prepared: IMAPPreparedUpstream, client: SocketAddress?) -> IMAPUpstreamAccount {
         IMAPUpstreamAccount(username: username, credential: prepared.credential, clientAddress: client?.host,

@@ -105,7 +105,7 @@ final class IMAPSyncWorker {
     // MARK: Connecting
 
     private func connect() {
-        guard running, let target = IMAPUpstreamTarget.forSync(account) else { return }
+        guard running, let target = IMAPUpstreamTarget(account: account) else { return }
         generation += 1
         let current = generation
         pool.query(IMAPSyncStore.folders(account.name).sql, IMAPSyncStore.folders(account.name).params) { [weak self] result in
@@ -374,22 +374,6 @@ final class IMAPSyncWorker {
                 logger.error("cannot record the account's health", metadata: ["error": "\(error)"])
             }
         }
-    }
-}
-
-extension IMAPUpstreamTarget {
-    /// The sync's login target for `account`, nil when it has no imap URL.
-    static func forSync(_ account: AccountConfig) -> IMAPUpstreamTarget? {
-        guard let url = account.imap else { return nil }
-        let security: IMAPUpstreamLoginConfiguration.Security
-        switch url.security {
-        case .implicitTLS: security = .implicitTLS
-        case .startTLS: security = .startTLS
-        case .none: security = .none
-        }
-        return IMAPUpstreamTarget(accountName: account.name, host: url.host, port: url.port, security: security,
-                                  username: account.username ?? account.address, credential: account.credential,
-                                  caFile: account.caFile)
     }
 }
 
