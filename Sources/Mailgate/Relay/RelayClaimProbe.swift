@@ -88,7 +88,7 @@ public struct RelayClaimProbe {
                             case (.failure(let error), _), (.success, .failure(let error)):
                                 done(.failure(error))
                             case (.success(let results), .success):
-                                let count = results.reduce(0) { $0 + RelayStore.claimedRecipients($1).count }
+                                let count = results.flatMap(RelayStore.claimedMessages).reduce(0) { $0 + $1.recipients.count }
                                 done(.success((microseconds, count)))
                             }
                         }

@@ -17,6 +17,13 @@ struct ClaimedRecipient {
     var suppressed: Bool
 }
 
+/// The recipients of one message that a claim took, with the message.
+struct ClaimedMessage {
+    var queueID: String
+    var message: RelayMessage?
+    var recipients: [ClaimedRecipient]
+}
+
 struct RelayMessage {
     var queueID: String
     var user: String
@@ -160,7 +167,9 @@ enum RelayStore {
     }
 
     /// Claims every ready recipient of up to `limit` messages of one class, so that a message
-    /// leaves in one transaction; the candidates come from a bounded slice of the index.
+    /// leaves in one transaction; the candidates come from a bounded slice of the index. Each
+    /// row is one recipient, ordered by message; the first row of a message also carries the
+    /// message itself (envelope and bytes), so a claim needs no second round trip to load it.
     static func claim(priority: MessagePriority, limit: Int, node: String, lease: Duration) -> PGStatement {
         PGStatement(
             """
@@ -173,40 +182,49 @@ enum RelayStore {
             claimed AS (
                 SELECT s.id FROM email_sends s JOIN messages m ON m.queue_id = s.queue_id
                 WHERE s.status IN ('queued', 'deferred') AND s.next_attempt_at <= now()
-                FOR UPDATE OF s SKIP LOCKED)
-            UPDATE email_sends s
-            SET status = 'sending', lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4),
-                updated_at = now()
-            FROM claimed, email_queue q
-            WHERE s.id = claimed.id AND q.id = s.queue_id
-            RETURNING s.id, s.queue_id, s.recipient, s.attempts, s.notify, s.orcpt,
-                      EXISTS (SELECT 1 FROM email_suppressions x
-                              WHERE x.address = lower(s.recipient) AND x.scope IN ('', lower(q.mail_from))) AS suppressed
+                FOR UPDATE OF s SKIP LOCKED),
+            updated AS (
+                UPDATE email_sends s
+                SET status = 'sending', lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4),
+                    updated_at = now()
+                FROM claimed, email_queue q
+                WHERE s.id = claimed.id AND q.id = s.queue_id
+                RETURNING s.id, s.queue_id, s.recipient, s.attempts, s.notify, s.orcpt,
+                          EXISTS (SELECT 1 FROM email_suppressions x
+                                  WHERE x.address = lower(s.recipient) AND x.scope IN ('', lower(q.mail_from)))
+                              AS suppressed)
+            SELECT u.id, u.queue_id, u.recipient, u.attempts, u.notify, u.orcpt, u.suppressed,
+                   q.submitted_by, q.mail_from, q.envid, q.ret, q.smtputf8, q.priority,
+                   CASE WHEN u.id = min(u.id) OVER (PARTITION BY u.queue_id) THEN q.message END AS message
+            FROM updated u JOIN email_queue q ON q.id = u.queue_id
+            ORDER BY u.queue_id, u.id
             """,
             [PGValue(priority.queueColumnValue), PGValue(limit), PGValue(node), PGValue(lease.components.seconds)])
     }
 
-    static func claimedRecipients(_ result: PGResult) -> [ClaimedRecipient] {
-        result.rows.compactMap { row in
-            guard let id = row.int("id"), let queueID = row.string("queue_id"), let recipient = row.string("recipient")
-            else { return nil }
-            return ClaimedRecipient(sendID: id, queueID: queueID, recipient: recipient,
-                                    attempts: row.int("attempts") ?? 0, notify: row.string("notify"),
-                                    orcpt: row.string("orcpt"), suppressed: row.bool("suppressed") ?? false)
+    /// A claim's answer by message, in its order; `message` is nil when its row cannot be read
+    /// (then the recipients' leases lapse and another pass takes them again).
+    static func claimedMessages(_ result: PGResult) -> [ClaimedMessage] {
+        var claimed: [ClaimedMessage] = []
+        for row in result.rows {
+            guard let id = row.int("id"), let queueID = row.string("queue_id"), let address = row.string("recipient")
+            else { continue }
+            let recipient = ClaimedRecipient(sendID: id, queueID: queueID, recipient: address,
+                                             attempts: row.int("attempts") ?? 0, notify: row.string("notify"),
+                                             orcpt: row.string("orcpt"), suppressed: row.bool("suppressed") ?? false)
+            if claimed.last?.queueID == queueID {
+                claimed[claimed.count - 1].recipients.append(recipient)
+            } else {
+                claimed.append(ClaimedMessage(queueID: queueID, message: queuedMessage(row), recipients: [recipient]))
+            }
         }
+        return claimed
     }
 
-    static func message(_ queueID: String) -> PGStatement {
-        PGStatement(
-            """
-            SELECT id, submitted_by, mail_from, envid, ret, smtputf8, priority, message
-            FROM email_queue WHERE id = $1
-            """, [PGValue(queueID)])
-    }
-
-    static func queuedMessage(_ row: PGRow) -> RelayMessage? {
-        guard let id = row.string("id"), let user = row.string("submitted_by"), let sender = row.string("mail_from"),
-              let column = row.int("priority"), let priority = MessagePriority(queueColumnValue: Int16(column)),
+    private static func queuedMessage(_ row: PGRow) -> RelayMessage? {
+        guard let id = row.string("queue_id"), let user = row.string("submitted_by"),
+              let sender = row.string("mail_from"), let column = row.int("priority"),
+              let priority = MessagePriority(queueColumnValue: Int16(column)),
               let message = row.bytes("message") else { return nil }
         return RelayMessage(queueID: id, user: user, sender: sender, envelopeID: row.string("envid"),
                              dsnReturn: row.string("ret"), smtpUTF8: row.bool("smtputf8") ?? false,
