@@ -491,7 +491,8 @@ class OAuth2Provider:
     refresh_token grant at /token (HTTP Basic client authentication, tokens living `lifetime`
     seconds) and RFC 7662 introspection at /introspect (POST token=...; active only for a token
     it issued that is unexpired and not revoked). `refuse_refresh` answers invalid_grant;
-    `refuse_first` reports the first token issued inactive. Upstream servers in tests validate
+    `refuse_first` reports the first token issued inactive; `introspection_delays` holds answers
+    about a token back, to order two upstream refusals. Upstream servers in tests validate
     tokens here: `valid(token)` in-process, or Dovecot over HTTP."""
 
     CLIENT_ID = "mailgate-client"
@@ -508,6 +509,7 @@ class OAuth2Provider:
         self.issued = []          # every access token handed out, in order
         self.refused_grants = 0
         self.introspected = []    # every token asked about
+        self.introspection_delays = {}  # token -> seconds to wait before each answer about it, in turn
         self._expiry = {}         # token -> time.monotonic() deadline
         self._revoked = set()
         self._lock = threading.Lock()
@@ -568,6 +570,9 @@ class OAuth2Provider:
                     token = form.get("token", [""])[0]
                     with provider._lock:
                         provider.introspected.append(token)
+                        delays = provider.introspection_delays.get(token, [])
+                        delay = delays.pop(0) if delays else 0
+                    time.sleep(delay)
                     if not provider.valid(token):
                         return self.answer(200, {"active": False})
                     return self.answer(200, {"active": True, "username": provider.username,

@@ -8,8 +8,10 @@ and refuse further refreshes. A fresh Dovecot and provider per test: Dovecot del
 address after failed logins."""
 import imaplib
 import shutil
+import socket
 import ssl
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -38,10 +40,13 @@ username_attribute = username
 active_attribute = active
 active_value = true
 timeout_msecs = 10000
+max_parallel_connections = 4
 """)
         settings.chmod(0o644)
         super().__init__(pki, users=(ACCOUNT,), extra=f"""
 auth_mechanisms = plain login xoauth2 oauthbearer
+# The address mailgate sends with ID becomes the client's: its failed logins delay only its own.
+login_trusted_networks = 127.0.0.0/8
 passdb {{
   driver = oauth2
   mechanisms = xoauth2 oauthbearer
@@ -91,6 +96,18 @@ def oauthbearer(user, token):
     return f"n,a={user},\x01auth=Bearer {token}\x01\x01".encode()
 
 
+class SourceClient(imaplib.IMAP4_SSL):
+    """imaplib over implicit TLS, dialling from `source` (a loopback address)."""
+
+    def __init__(self, source, *args, **kwargs):
+        self.source = source
+        super().__init__(*args, **kwargs)
+
+    def _create_socket(self, timeout):
+        sock = socket.create_connection((self.host, self.port), timeout, source_address=(self.source, 0))
+        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+
+
 class Gateway:
     """mailgate serve with the OAuth2 account "sales" (imaps to Dovecot) and the gateway user
     alice whose imap_account it is."""
@@ -126,12 +143,12 @@ imap_account = "sales"
         self.context = ssl.create_default_context(cafile=str(pki / "ca.crt"))
         self.context.check_hostname = False  # dialled by IP; the chain is still verified
 
-    def client(self):
-        return imaplib.IMAP4_SSL("127.0.0.1", self.ports[3], ssl_context=self.context, timeout=30)
+    def client(self, source="127.0.0.1"):
+        return SourceClient(source, "127.0.0.1", self.ports[3], ssl_context=self.context, timeout=30)
 
-    def login_and_fetch(self, marker):
-        """Logs alice in, finds the message `marker` in INBOX and returns its body."""
-        client = self.client()
+    def login_and_fetch(self, marker, source="127.0.0.1"):
+        """Logs alice in from `source`, finds the message `marker` in INBOX and returns its body."""
+        client = self.client(source)
         assert client.login("alice", GATEWAY_PASSWORD)[0] == "OK"
         assert client.select("INBOX")[0] == "OK"
         status, data = client.uid("SEARCH", None, "HEADER", "Message-ID", f"<{marker}@example.net>")
@@ -214,6 +231,48 @@ def test_a_token_revoked_upstream_is_refreshed_at_once_and_the_login_succeeds(
     # Tokens live an hour: only Dovecot's refusal explains the second refresh.
     assert len(provider.issued) == 2
     assert "upstream refused the access token: refreshing" in gateway.log()
+    assert all("result=ok" in line for line in gateway.login_lines()), gateway.login_lines()
+    gateway.assert_no_secret_logged()
+
+
+def test_a_late_refusal_of_a_replaced_token_leaves_the_next_refresh_an_ordinary_one(
+        mailgate_factory, tmp_path, imap_pki, provider, upstream, migrated_database):
+    # Two logins sent the same token; Dovecot refused the second well after mailgate had already
+    # refreshed for the first. That late refusal used to mark the next scheduled refresh as a
+    # forced one, so a refusal of its token became a login failure without a refresh.
+    provider.lifetime = 30
+    append(upstream, imap_pki, "pair")
+    gateway = Gateway(mailgate_factory, tmp_path, imap_pki, upstream, provider, migrated_database)
+    gateway.login_and_fetch("pair")
+    first = provider.issued[0]
+    provider.revoke(first)
+    provider.introspection_delays[first] = [0, 1.5]
+    asked = provider.introspected.count(first)
+    failures = []
+
+    def login(source):
+        try:
+            gateway.login_and_fetch("pair", source)
+        except Exception as error:  # reported below, from the test's own thread
+            failures.append(error)
+
+    pair = [threading.Thread(target=login, args=(source,)) for source in ("127.0.0.11", "127.0.0.12")]
+    for thread in pair:
+        thread.start()
+    for thread in pair:
+        thread.join(timeout=60)
+    assert not failures and not any(thread.is_alive() for thread in pair), failures
+    assert provider.introspected.count(first) == asked + 2
+    # One refresh for both refusals: the late one found the token already replaced.
+    assert gateway.log().count("upstream refused the access token: refreshing") == 1
+    # The third token comes from the refresh ahead of the second's expiry (half-way through
+    # 30 s); it serves until the fourth is due 15 s later, which is when this test is done.
+    third = wait_until(lambda: len(provider.issued) >= 3 and provider.issued[2], timeout=40,
+                       what="the scheduled refresh")
+    provider.revoke(third)
+    assert b"Hello from pair." in gateway.login_and_fetch("pair", "127.0.0.13")
+    assert len(provider.issued) == 4
+    assert gateway.log().count("upstream refused the access token: refreshing") == 2
     assert all("result=ok" in line for line in gateway.login_lines()), gateway.login_lines()
     gateway.assert_no_secret_logged()
 
