@@ -309,6 +309,8 @@ def test_the_sync_ingests_mail_through_an_oauth2_account_after_a_refused_token(
     assert psql(db, query) == [["INBOX", "1", "synced1@example.net"]]
     assert len(provider.issued) == 2
     assert "OAuth2 token refused, refreshing" in gateway.log()
+    # A folder never synced before is not a UIDVALIDITY change.
+    assert "folder synced for the first time" in gateway.log() and "UIDVALIDITY changed" not in gateway.log()
     # IDLE brings a later message in on the same logged-in session.
     gateway.server.wait_log("sync session started", timeout=10)
     append(upstream, imap_pki, "synced2")
