@@ -5,7 +5,8 @@ Dovecot's passdb driver oauth2 validates each bearer token by RFC 7662 introspec
 issues the short-lived tokens (RFC 6749 refresh_token grant) mailgate obtains for the account
 "sales". The provider can revoke a token at the introspection side (Dovecot then refuses it)
 and refuse further refreshes. A fresh Dovecot and provider per test: Dovecot delays an
-address after failed logins."""
+address after failed logins (its auth penalty), so logins that must not slow each other
+dial from addresses of their own (Dovecot trusts 127.0.0.0/8 and takes mailgate's ID)."""
 import imaplib
 import shutil
 import socket
@@ -28,7 +29,7 @@ class OAuth2Dovecot(Dovecot):
     endpoint; PLAIN still works with UPSTREAM_PASSWORD (for putting mail in directly)."""
 
     def __init__(self, pki, provider):
-        # Read by Dovecot's auth process, which is not root: a directory of its own, world-readable.
+        # Read by Dovecot's auth process (which need not run as root): a directory of its own, world-readable.
         self.oauth2_dir = Path(tempfile.mkdtemp(prefix="mailgate-dovecot-oauth2-"))
         self.oauth2_dir.chmod(0o755)
         settings = self.oauth2_dir / "dovecot-oauth2.conf.ext"
