@@ -1,6 +1,7 @@
 // OAuth2 pure parts: the JSON object reader (valid and hostile documents, fed
 // whole), the token endpoint's answers (RFC 6749 §5.1 and §5.2), the refresh
-// timing by lifetime and jitter, the shared row's encoding, and the form body.
+// timing by lifetime and jitter, the shared row's encoding, the form body, and which
+// refused tokens earn a refresh (OAuth2Refusals).
 import Testing
 @testable import MailCore
 
@@ -164,5 +165,63 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
     @Test func nonASCIIIsPercentEncodedByteByByte() {
         #expect(OAuth2RefreshRequest.formComponent("é") == Array("%C3%A9".utf8))
+    }
+}
+
+@Suite struct OAuth2RefusalsTests {
+    enum Event { case refused(String, current: String?), obtained(String) }
+
+    /// Runs the events in order and returns what each refusal answered.
+    private func verdicts(_ events: [Event]) -> [Bool] {
+        var refusals = OAuth2Refusals()
+        var answers: [Bool] = []
+        for event in events {
+            switch event {
+            case .refused(let token, let current): answers.append(refusals.refused(token, current: current))
+            case .obtained(let token): refusals.obtained(token)
+            }
+        }
+        return answers
+    }
+
+    @Test(arguments: [
+        // The token in use refused: a refresh; the token it forced refused too: a login failure.
+        ([.obtained("t1"), .refused("t1", current: "t1"), .obtained("t2"), .refused("t2", current: "t2")],
+         [true, false]),
+        // A second login refused with the same token while the refresh runs: it waits for the same refresh.
+        ([.obtained("t1"), .refused("t1", current: "t1"), .refused("t1", current: "t1"), .obtained("t2")],
+         [true, true]),
+        // A late refusal of a replaced token: retry with the current one, and the next scheduled
+        // refresh is not a forced one, so its token refused earns a refresh of its own.
+        ([.obtained("t1"), .refused("t1", current: "t1"), .obtained("t2"), .refused("t1", current: "t2"),
+          .obtained("t3"), .refused("t3", current: "t3")],
+         [true, true, true]),
+        // A forced token replaced by a scheduled refresh and refused late: retry with the current one.
+        ([.obtained("t1"), .refused("t1", current: "t1"), .obtained("t2"), .obtained("t3"), .refused("t2", current: "t3")],
+         [true, true]),
+        // Scheduled refreshes only: each refusal earns a refresh.
+        ([.obtained("t1"), .obtained("t2"), .refused("t2", current: "t2"), .obtained("t3"), .obtained("t4"),
+          .refused("t4", current: "t4")],
+         [true, true]),
+    ] as [([Event], [Bool])])
+    func refusalAnswers(events: [Event], expected: [Bool]) {
+        #expect(verdicts(events) == expected)
+    }
+
+    @Test func aRefusedTokenIsNotUsableUntilReplaced() {
+        var refusals = OAuth2Refusals()
+        refusals.obtained("t1")
+        _ = refusals.refused("t1", current: "t1")
+        #expect(!refusals.usable("t1"))
+        refusals.obtained("t2")
+        #expect(refusals.usable("t2") && refusals.rejected == nil && refusals.forced == "t2")
+    }
+
+    @Test func aLateRefusalOfAReplacedTokenMarksNothing() {
+        var refusals = OAuth2Refusals()
+        _ = refusals.refused("t1", current: "t1")
+        refusals.obtained("t2")
+        _ = refusals.refused("t1", current: "t2")
+        #expect(refusals.rejected == nil && refusals.usable("t2"))
     }
 }

@@ -484,3 +484,114 @@ def smtp_sink_factory():
 def sink_messages(dumps):
     """The messages an smtp-sink dumped so far, as file paths."""
     return [p for p in dumps.rglob("*") if p.is_file()]
+
+
+class OAuth2Provider:
+    """An OAuth2 authorisation server on 127.0.0.1, in a thread of the test process: RFC 6749
+    refresh_token grant at /token (HTTP Basic client authentication, tokens living `lifetime`
+    seconds) and RFC 7662 introspection at /introspect (POST token=...; active only for a token
+    it issued that is unexpired and not revoked). `refuse_refresh` answers invalid_grant;
+    `refuse_first` reports the first token issued inactive; `introspection_delays` holds answers
+    about a token back, to order two upstream refusals. Upstream servers in tests validate
+    tokens here: `valid(token)` in-process, or Dovecot over HTTP."""
+
+    CLIENT_ID = "mailgate-client"
+    CLIENT_SECRET = "client/secret"
+    REFRESH_TOKEN = "1//refresh-token"
+
+    def __init__(self, lifetime=3600, username=None):
+        import threading
+        from http.server import ThreadingHTTPServer
+        self.lifetime = lifetime
+        self.username = username
+        self.refuse_refresh = False
+        self.refuse_first = False
+        self.issued = []          # every access token handed out, in order
+        self.refused_grants = 0
+        self.introspected = []    # every token asked about
+        self.introspection_delays = {}  # token -> seconds to wait before each answer about it, in turn
+        self._expiry = {}         # token -> time.monotonic() deadline
+        self._revoked = set()
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def mint(self):
+        """Issues a token as a refresh would (for a client other than mailgate)."""
+        with self._lock:
+            token = "ya29.tok-%d-%s" % (len(self.issued) + 1, os.urandom(4).hex())
+            self.issued.append(token)
+            self._expiry[token] = time.monotonic() + self.lifetime
+            return token
+
+    def revoke(self, token):
+        with self._lock:
+            self._revoked.add(token)
+
+    def expired(self, token):
+        with self._lock:
+            return time.monotonic() >= self._expiry.get(token, 0)
+
+    def valid(self, token):
+        with self._lock:
+            expiry = self._expiry.get(token)
+            if expiry is None or time.monotonic() >= expiry or token in self._revoked:
+                return False
+            return not (self.refuse_first and token == self.issued[0])
+
+    def _handler(self):
+        import base64
+        import json
+        import urllib.parse
+        from http.server import BaseHTTPRequestHandler
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def answer(self, status, body):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", "0"))
+                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                if self.headers.get("Content-Type", "").split(";")[0] != "application/x-www-form-urlencoded":
+                    return self.answer(400, {"error": "invalid_request"})
+                if self.path == "/introspect":
+                    token = form.get("token", [""])[0]
+                    with provider._lock:
+                        provider.introspected.append(token)
+                        delays = provider.introspection_delays.get(token, [])
+                        delay = delays.pop(0) if delays else 0
+                    time.sleep(delay)
+                    if not provider.valid(token):
+                        return self.answer(200, {"active": False})
+                    return self.answer(200, {"active": True, "username": provider.username,
+                                             "client_id": provider.CLIENT_ID, "token_type": "Bearer"})
+                if self.path != "/token":
+                    return self.answer(404, {"error": "not_found"})
+                credentials = f"{provider.CLIENT_ID}:{urllib.parse.quote(provider.CLIENT_SECRET, safe='')}"
+                if self.headers.get("Authorization") != "Basic " + base64.b64encode(credentials.encode()).decode():
+                    return self.answer(401, {"error": "invalid_client"})
+                if (form.get("grant_type") != ["refresh_token"] or form.get("refresh_token") != [provider.REFRESH_TOKEN]
+                        or provider.refuse_refresh):
+                    with provider._lock:
+                        provider.refused_grants += 1
+                    return self.answer(400, {"error": "invalid_grant"})
+                token = provider.mint()
+                self.answer(200, {"access_token": token, "expires_in": provider.lifetime, "token_type": "Bearer"})
+
+        return Handler
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()

@@ -28,7 +28,8 @@ final class IMAPSyncWorker {
 
     /// Work for the database, done one item at a time in the order the session produced it.
     private enum Work {
-        case reset(folder: String, uidValidity: UInt32)
+        /// `first`: the folder had no stored UIDVALIDITY (never synced), so nothing changed.
+        case reset(folder: String, uidValidity: UInt32, first: Bool)
         case deliver(folder: String, uid: UInt32, message: [UInt8])
         case skip(folder: String, uid: UInt32, size: Int)
         case batch(folder: String, count: Int, lastUID: UInt32)
@@ -55,6 +56,8 @@ final class IMAPSyncWorker {
     private var readingPaused = false
     private var sessionStartedAt: UInt64 = 0
     private var sessionMessages = 0
+    /// Folders of the session in progress with no stored UIDVALIDITY yet.
+    private var unsyncedFolders: Set<String> = []
 
     /// Access tokens for accounts with an oauth2 table.
     var oauth2: OAuth2TokenService?
@@ -192,6 +195,7 @@ final class IMAPSyncWorker {
             folders: folders, capabilities: capabilities, maxMessageSize: Limits.maxMessageSize))
         sessionStartedAt = reactor.now
         sessionMessages = 0
+        unsyncedFolders = Set(folders.filter { $0.uidValidity == nil }.map(\.name))
         let idle = IMAPCapabilities.contains(capabilities, "IDLE")
         logger.info("sync session started", metadata: [
             "host": "\(target.host)", "folders": "\(account.syncFolders.joined(separator: ","))", "idle": "\(idle)",
@@ -213,7 +217,8 @@ final class IMAPSyncWorker {
             case .send(let bytes):
                 connection?.write(bytes)
             case .resetFolder(let folder, let uidValidity):
-                enqueue(.reset(folder: folder, uidValidity: uidValidity))
+                let first = unsyncedFolders.remove(folder) != nil
+                enqueue(.reset(folder: folder, uidValidity: uidValidity, first: first))
             case .deliver(let folder, let uid, let message):
                 enqueue(.deliver(folder: folder, uid: uid, message: message))
             case .skipTooLarge(let folder, let uid, let size):
@@ -279,9 +284,13 @@ final class IMAPSyncWorker {
             }
         }
         switch item {
-        case .reset(let folder, let uidValidity):
-            logger.warning("UIDVALIDITY changed: folder resynced", metadata: ["folder": "\(folder)",
-                                                                               "uidvalidity": "\(uidValidity)"])
+        case .reset(let folder, let uidValidity, let first):
+            let metadata: Logger.Metadata = ["folder": "\(folder)", "uidvalidity": "\(uidValidity)"]
+            if first {
+                logger.info("folder synced for the first time", metadata: metadata)
+            } else {
+                logger.warning("UIDVALIDITY changed: folder resynced", metadata: metadata)
+            }
             pool.batch(IMAPSyncStore.resetFolder(name, folder, uidValidity: uidValidity)) { done($0.map { _ in () }) }
         case .deliver(let folder, let uid, let message):
             ingest.ingest(raw: message, account: name, folder: folder, uid: Int64(uid), direction: .inbound) { [weak self] result in

@@ -35,10 +35,8 @@ final class OAuth2TokenService {
         var waiters: [Waiter] = []
         var refreshing = false
         var timer: TimerID?
-        /// An upstream refused this token: the next refresh must not hand it out again.
-        var rejected: String?
-        /// The token a forced refresh produced: if it is refused too, the account's login failed.
-        var forced: String?
+        /// Which refused tokens earn a refresh (one per refusal of the token in use).
+        var refusals = OAuth2Refusals()
         var failures = 0
         /// After a failed refresh, requests fail at once until then (monotonic ns).
         var blockedUntil: UInt64 = 0
@@ -78,7 +76,7 @@ final class OAuth2TokenService {
     func token(account: String, setup: OAuth2RefreshConfig, _ done: @escaping Waiter) {
         let state = self.state(account, setup)
         if let current = state.current, current.lifetime.isUsable(atMilliseconds: Self.wallClock()),
-           current.accessToken != state.rejected {
+           state.refusals.usable(current.accessToken) {
             return done(.success(current.accessToken))
         }
         if !state.refreshing, reactor.now < state.blockedUntil, let error = state.lastError {
@@ -88,11 +86,14 @@ final class OAuth2TokenService {
         if !state.refreshing { refresh(account, state) }
     }
 
-    /// An upstream refused `token` for `account`. True: take a fresh token and try again at once;
-    /// false: a fresh token was refused too (or there is no oauth2 state): treat it as a login failure.
+    /// An upstream refused `token` for `account`. True: take the current token (refreshed first when
+    /// it is `token`) and try again at once; false: the token a refusal forced was refused too (or
+    /// there is no oauth2 state): treat it as a login failure. OAuth2Refusals has the rules.
     func rejected(account: String, token: String) -> Bool {
-        guard let state = states[account], token != state.forced else { return false }
-        state.rejected = token
+        guard let state = states[account],
+              state.refusals.refused(token, current: state.current?.accessToken) else { return false }
+        // A token already replaced (its login began before the refresh) needs no refresh of its own.
+        guard !state.refusals.usable(token) else { return true }
         logger.info("upstream refused the access token: refreshing", metadata: ["account": "\(account)"])
         return true
     }
@@ -167,8 +168,8 @@ final class OAuth2TokenService {
                 let now = Self.wallClock()
                 let fresh = now < shared.lifetime.refreshAtMilliseconds(jitter: self.jitter)
                     && shared.lifetime.isUsable(atMilliseconds: now)
-                if shared.accessToken != state.rejected, shared.accessToken != state.current?.accessToken, fresh
-                    || (state.rejected != nil && shared.lifetime.isUsable(atMilliseconds: now)) {
+                if state.refusals.usable(shared.accessToken), shared.accessToken != state.current?.accessToken, fresh
+                    || (state.refusals.rejected != nil && shared.lifetime.isUsable(atMilliseconds: now)) {
                     return self.obtained(account, state, shared, refreshed: false)
                 }
                 if let rotated = shared.refreshToken { refreshToken = rotated }
@@ -235,8 +236,7 @@ final class OAuth2TokenService {
 
     private func obtained(_ account: String, _ state: AccountState, _ shared: OAuth2SharedToken, refreshed: Bool,
                           expiresIn: Int? = nil) {
-        if state.rejected != nil { state.forced = shared.accessToken }
-        state.rejected = nil
+        state.refusals.obtained(shared.accessToken)
         state.current = shared
         state.refreshing = false
         state.failures = 0
@@ -270,7 +270,7 @@ final class OAuth2TokenService {
             "retry_in": "\(backoff)s"])
         // A token that is still usable keeps serving while the endpoint is down.
         if let current = state.current, current.lifetime.isUsable(atMilliseconds: Self.wallClock()),
-           current.accessToken != state.rejected {
+           state.refusals.usable(current.accessToken) {
             state.timer = reactor.schedule(after: .seconds(backoff)) { [weak self, weak state] in
                 guard let self, let state, self.states[account] === state else { return }
                 state.timer = nil
