@@ -43,7 +43,11 @@ final class TLSStreamLayer: StreamLayer {
     }
 
     func receive(_ bytes: UnsafeRawBufferPointer, plaintext: inout [UInt8]) -> StreamLayerStatus {
-        session.feed(bytes)
+        // Lent, not copied: the session reads the socket buffer in place.
+        session.lending(bytes) { decrypt(plaintext: &plaintext) }
+    }
+
+    private func decrypt(plaintext: inout [UInt8]) -> StreamLayerStatus {
         if !session.isEstablished {
             let handshake = status(of: session.handshake())
             guard handshake == .established else { return handshake }
