@@ -50,6 +50,12 @@ public final class TLSSession {
     /// An output buffer above this is freed as soon as it drains, even mid-transfer,
     /// so one huge write does not pin its buffer for the session's lifetime.
     static let busyBIOCapacityLimit = 256 * 1024
+    /// A read or write this large is a bulk transfer: from then on OpenSSL keeps
+    /// its record buffers (no malloc/free per record) until releaseIdleBuffers().
+    static let bulkTransferBytes = 16 * 1024
+    /// What OpenSSL's read and write record buffers take, roughly (16 KiB record,
+    /// header, MAC/tag and alignment each).
+    static let recordBuffersEstimate = 2 * 17 * 1024
 
     let ssl: OpaquePointer
     private let readBIO: OpaquePointer
@@ -58,6 +64,8 @@ public final class TLSSession {
     private var inputEnded = false
     private var receivedCloseNotify = false
     private var sentCloseNotify = false
+    /// SSL_MODE_RELEASE_BUFFERS is off for a bulk transfer (see bulkTransferBytes).
+    private var keepsRecordBuffers = false
     /// True for client sessions (we verify the peer).
     public let isClient: Bool
 
@@ -137,6 +145,7 @@ public final class TLSSession {
     /// Appends bytes received from the peer. Never fails (the BIO grows).
     public func feed(_ ciphertext: UnsafeRawBufferPointer) {
         guard var base = ciphertext.baseAddress, !inputEnded else { return }
+        noteTransfer(ciphertext.count)
         var remaining = ciphertext.count
         while remaining > 0 {
             let chunk = Int32(clamping: remaining)
@@ -160,6 +169,7 @@ public final class TLSSession {
     /// taken by the end (rarely anything: it holds partial records itself) is copied.
     public func lending<Result>(_ ciphertext: UnsafeRawBufferPointer, _ body: () -> Result) -> Result {
         guard let base = ciphertext.baseAddress, !ciphertext.isEmpty, !inputEnded else { return body() }
+        noteTransfer(ciphertext.count)
         mg_pipe_bio_lend(readBIO, base, ciphertext.count)
         let result = body()
         if mg_pipe_bio_keep_lent(readBIO) == 0 {
@@ -186,7 +196,7 @@ public final class TLSSession {
         case .failed(let error): return .failed(error)
         case .handshaking: break
         }
-        ERR_clear_error()
+        clearErrorQueue()
         let result = SSL_do_handshake(ssl)
         if result == 1 {
             phase = .established
@@ -220,7 +230,12 @@ public final class TLSSession {
         }
         if receivedCloseNotify { return .closed }
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .wantsMore }
-        ERR_clear_error()
+        if !inputEnded, isEstablished, mg_bio_pending(readBIO) == 0, SSL_has_pending(ssl) == 0 {
+            // Nothing fed and nothing buffered: SSL_read could only say "want read".
+            releaseReadBIOIfDrained()
+            return .wantsMore
+        }
+        clearErrorQueue()
         var got = 0
         if SSL_read_ex(ssl, base, buffer.count, &got) == 1 {
             phase = .established
@@ -275,8 +290,9 @@ public final class TLSSession {
             throw TLSError(code: .sessionClosed, message: "write after shutdown()")
         }
         guard let base = plaintext.baseAddress else { return 0 }
+        noteTransfer(plaintext.count)
         var offset = 0
-        ERR_clear_error()
+        clearErrorQueue()
         while offset < plaintext.count {
             var written = 0
             if SSL_write_ex(ssl, base + offset, plaintext.count - offset, &written) == 1 {
@@ -343,6 +359,7 @@ public final class TLSSession {
     /// buffers, which SSL_MODE_RELEASE_BUFFERS frees between records).
     public var bufferedCapacity: Int {
         mg_pipe_bio_capacity(readBIO) + mg_pipe_bio_capacity(writeBIO)
+            + (keepsRecordBuffers ? Self.recordBuffersEstimate : 0)
     }
 
     /// Frees drained BIO storage; for an owner that saw the session go idle after
@@ -350,6 +367,11 @@ public final class TLSSession {
     public func releaseIdleBuffers() {
         mg_pipe_bio_release_if_empty(readBIO, 0)
         mg_pipe_bio_release_if_empty(writeBIO, 0)
+        if keepsRecordBuffers {
+            keepsRecordBuffers = false
+            _ = mg_ssl_set_mode(ssl, Int(SSL_MODE_RELEASE_BUFFERS))
+            _ = SSL_free_buffers(ssl)  // 0 while a partial record is held: freed once it completes
+        }
     }
 
     /// Queues close_notify (send takeCiphertext() afterwards). The caller need not
@@ -368,6 +390,18 @@ public final class TLSSession {
     }
 
     // MARK: Internals
+
+    private func noteTransfer(_ count: Int) {
+        guard !keepsRecordBuffers, count >= Self.bulkTransferBytes else { return }
+        keepsRecordBuffers = true
+        _ = mg_ssl_clear_mode(ssl, Int(SSL_MODE_RELEASE_BUFFERS))
+    }
+
+    /// SSL_get_error needs an empty queue before each call; peeking is cheaper
+    /// than clearing all its slots every time.
+    private func clearErrorQueue() {
+        if ERR_peek_error() != 0 { ERR_clear_error() }
+    }
 
     private func releaseReadBIOIfDrained() {
         mg_pipe_bio_release_if_empty(readBIO, Self.idleBIOCapacityLimit)

@@ -43,9 +43,9 @@ import Testing
         let (client, server) = try establishedPair()
         let payload = pseudoRandomBytes(count: 8 << 20, seed: 11)
         let (_, peak) = try relay(payload, from: server, to: client, chunk: 64 * 1024)
-        // One 64 KiB write of records, rounded up to a power of two, plus a small
-        // input buffer left from the handshake: not the 8 MiB sent.
-        #expect(peak <= 2 * 64 * 1024 + TLSSession.idleBIOCapacityLimit)
+        // One 64 KiB write of records, rounded up to a power of two, a small input
+        // buffer left from the handshake, OpenSSL's record buffers: not the 8 MiB sent.
+        #expect(peak <= 2 * 64 * 1024 + TLSSession.idleBIOCapacityLimit + TLSSession.recordBuffersEstimate)
     }
 
     @Test func releaseIdleBuffersFreesEverythingAfterABulkTransfer() throws {
@@ -61,7 +61,24 @@ import Testing
         _ = try relay(pseudoRandomBytes(count: 1 << 20, seed: 13), from: server, to: client, chunk: 64 * 1024)
         let (received, _) = try relay(Array("* OK quiet now\r\n".utf8), from: server, to: client, chunk: 64 * 1024)
         #expect(received == Array("* OK quiet now\r\n".utf8)
-            && server.bufferedCapacity <= TLSSession.idleBIOCapacityLimit)
+            && server.bufferedCapacity <= TLSSession.idleBIOCapacityLimit + TLSSession.recordBuffersEstimate)
+    }
+
+    @Test func smallExchangesKeepNoBuffersAtAll() throws {
+        let (client, server) = try establishedPair()
+        for line in ["a LOGIN x y\r\n", "b SELECT INBOX\r\n", "c IDLE\r\n"] {
+            _ = try relay(Array(line.utf8), from: client, to: server, chunk: 64 * 1024)
+            _ = try relay(Array("* OK\r\n".utf8), from: server, to: client, chunk: 64 * 1024)
+        }
+        #expect(client.bufferedCapacity + server.bufferedCapacity <= 4 * TLSSession.idleBIOCapacityLimit)
+    }
+
+    @Test func recordBuffersAreKeptForABulkTransferUntilReleased() throws {
+        let (client, server) = try establishedPair()
+        _ = try relay(pseudoRandomBytes(count: 1 << 20, seed: 16), from: server, to: client, chunk: 64 * 1024)
+        let during = client.bufferedCapacity
+        client.releaseIdleBuffers()
+        #expect(during >= TLSSession.recordBuffersEstimate && client.bufferedCapacity == 0)
     }
 
     @Test func theInputBufferDoesNotOutliveAFedBurst() throws {
@@ -70,7 +87,8 @@ import Testing
         client.feed(server.takeCiphertext())  // copied into the input buffer
         var received: [UInt8] = []
         drain(client, into: &received)
-        #expect(received.count == 200_000 && client.bufferedCapacity <= TLSSession.idleBIOCapacityLimit)
+        #expect(received.count == 200_000
+            && client.bufferedCapacity <= TLSSession.idleBIOCapacityLimit + TLSSession.recordBuffersEstimate)
     }
 
     @Test func withPendingCiphertextHandsOverEverythingOnce() throws {

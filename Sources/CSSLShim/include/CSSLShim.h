@@ -10,6 +10,7 @@
 int mg_ssl_ctx_set_min_proto_version(SSL_CTX *ctx, int version);
 long mg_ssl_ctx_set_mode(SSL_CTX *ctx, long mode);
 long mg_ssl_set_mode(SSL *ssl, long mode);
+long mg_ssl_clear_mode(SSL *ssl, long mode);
 int mg_ssl_set_tlsext_host_name(SSL *ssl, const char *name);
 long mg_bio_pending(BIO *bio);
 long mg_bio_get_mem_data(BIO *bio, char **data);
