@@ -43,15 +43,14 @@ public final class TLSSession {
         case failed(TLSError)
     }
 
-    /// Buffer bytes a drained BIO may keep without being asked to release them:
-    /// an input buffer above it is freed as soon as it drains, an output buffer
-    /// after a small take (the session went quiet) or by releaseIdleBuffers().
-    static let idleBIOCapacityLimit = 8 * 1024
     /// An output buffer above this is freed as soon as it drains, even mid-transfer,
     /// so one huge write does not pin its buffer for the session's lifetime.
     static let busyBIOCapacityLimit = 256 * 1024
     /// A read or write this large is a bulk transfer: from then on OpenSSL keeps
     /// its record buffers (no malloc/free per record) until releaseIdleBuffers().
+    /// A drained output buffer no larger is freed at once (small talk and idle
+    /// sessions keep no BIO storage); a larger one is kept for the next write
+    /// until releaseIdleBuffers().
     static let bulkTransferBytes = 16 * 1024
     /// What OpenSSL's read and write record buffers take, roughly (16 KiB record,
     /// header, MAC/tag and alignment each).
@@ -200,6 +199,7 @@ public final class TLSSession {
         let result = SSL_do_handshake(ssl)
         if result == 1 {
             phase = .established
+            releaseReadBIOIfDrained()
             return .done
         }
         let code = SSL_get_error(ssl, result)
@@ -349,9 +349,10 @@ public final class TLSSession {
         guard pending > 0, let data else { return nil }
         let result = body(UnsafeRawBufferPointer(start: data, count: pending))
         mg_pipe_bio_consume(writeBIO, pending)
-        // A small take means the session went quiet: keep no big buffer for it.
-        let keep = pending < Self.idleBIOCapacityLimit ? Self.idleBIOCapacityLimit : Self.busyBIOCapacityLimit
-        mg_pipe_bio_release_if_empty(writeBIO, keep)
+        let capacity = mg_pipe_bio_capacity(writeBIO)
+        if capacity <= Self.bulkTransferBytes || capacity > Self.busyBIOCapacityLimit {
+            mg_pipe_bio_release_if_empty(writeBIO, 0)
+        }
         return result
     }
 
@@ -404,7 +405,8 @@ public final class TLSSession {
     }
 
     private func releaseReadBIOIfDrained() {
-        mg_pipe_bio_release_if_empty(readBIO, Self.idleBIOCapacityLimit)
+        // Lent input leaves nothing here in the common case; what was copied goes.
+        mg_pipe_bio_release_if_empty(readBIO, 0)
     }
 
     private func failure(code: Int32, during step: String) -> TLSError {
