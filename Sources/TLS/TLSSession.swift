@@ -371,7 +371,9 @@ public final class TLSSession {
         if keepsRecordBuffers {
             keepsRecordBuffers = false
             _ = mg_ssl_set_mode(ssl, Int(SSL_MODE_RELEASE_BUFFERS))
-            _ = SSL_free_buffers(ssl)  // 0 while a partial record is held: freed once it completes
+            // Only with nothing buffered: OpenSSL before 3.0.14 freed a buffer holding a
+            // partial record (CVE-2024-4741). Otherwise the mode frees it once read.
+            if SSL_has_pending(ssl) == 0 { _ = SSL_free_buffers(ssl) }
         }
     }
 
