@@ -1,12 +1,10 @@
 // A connected, non-blocking TCP socket on the loop, optionally under a
 // StreamLayer (TLS). Reads go through the loop's shared buffer and are handed
 // to `onBytes` at once, so an idle connection holds no read buffer. Writes
-// are queued when the socket is full; above `highWater` queued bytes the
-// connection stops reading until the queue drains below `lowWater` — the
-// hard per-connection bound that keeps a slow peer from making us buffer a
-// mailbox. Callbacks may close the connection; every path checks afterwards.
-// A layer (TLS) decodes into the loop's scratch and hands plaintext on in
-// place; buffers it keeps while busy are given back by a timer once quiet.
+// are queued when the socket is full; above `highWater` queued bytes reading
+// stops until the queue drains below `lowWater`: the hard bound that keeps a
+// slow peer from making us buffer a mailbox. A layer (TLS) decodes into the
+// loop's scratch; its busy buffers go back on a timer. Callbacks may close.
 import CLinux
 import Glibc
 

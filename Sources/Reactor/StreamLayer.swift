@@ -1,9 +1,7 @@
 // A layer between a socket and its session, such as TLS: ciphertext from the
 // socket goes in, plaintext comes out, and the reverse. The Connection drives
 // it; the TLS module implements it. Kept here so the reactor needs no OpenSSL.
-// Bytes cross in place (lent buffers, valid only during the call), so the bulk
-// path allocates nothing per read; the connection asks the layer to give back
-// buffers it keeps for a busy stream once the stream has gone quiet.
+// Bytes cross in place (valid only during the call): nothing allocated per read.
 
 public enum StreamLayerStatus: Equatable, Sendable {
     case handshaking

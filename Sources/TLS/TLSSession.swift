@@ -1,11 +1,9 @@
-// TLSSession: one TLS connection over two memory BIOs; it never touches a socket.
-// The owner feeds ciphertext from the peer, calls handshake()/readPlaintext(),
-// writes plaintext, and after EVERY call sends what takeCiphertext() returns.
+// TLSSession: one TLS connection over two pipe BIOs (CSSLShim/PipeBIO.c); no socket.
+// The owner feeds (or lends) ciphertext, calls handshake()/readPlaintext(), writes
+// plaintext, and after EVERY call sends the pending ciphertext (taken in place).
 // The session starts at the first byte fed to it: for STARTTLS, discard any
 // plaintext received before the handshake (CVE-2011-0411) and feed only later bytes.
-// Ciphertext sits in pipe BIOs (CSSLShim/PipeBIO.c): input can be lent for one
-// call, output is read in place; a busy session keeps its output buffer (no
-// per-record reallocation), an idle one gives it back (releaseIdleBuffers()).
+// Bulk buffers stay until the owner sees it idle: releaseIdleBuffers().
 internal import COpenSSL
 internal import CSSLShim
 #if canImport(Glibc)
