@@ -22,6 +22,7 @@ long mg_ssl_ctx_set_session_cache_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_session_cache_mode(ctx, mode);
 }
 long mg_bio_set_mem_eof_return(BIO *bio, int value) { return BIO_set_mem_eof_return(bio, value); }
+long mg_ssl_clear_mode(SSL *ssl, long mode) { return SSL_clear_mode(ssl, mode); }
 size_t mg_bio_mem_capacity(BIO *bio) {
     BUF_MEM *mem = NULL;
     if (BIO_get_mem_ptr(bio, &mem) <= 0 || mem == NULL) return 0;

@@ -1,10 +1,10 @@
 // A connected, non-blocking TCP socket on the loop, optionally under a
 // StreamLayer (TLS). Reads go through the loop's shared buffer and are handed
 // to `onBytes` at once, so an idle connection holds no read buffer. Writes
-// are queued when the socket is full; above `highWater` queued bytes the
-// connection stops reading until the queue drains below `lowWater` — the
-// hard per-connection bound that keeps a slow peer from making us buffer a
-// mailbox. Callbacks may close the connection; every path checks afterwards.
+// are queued when the socket is full; above `highWater` queued bytes reading
+// stops until the queue drains below `lowWater`: the hard bound that keeps a
+// slow peer from making us buffer a mailbox. A layer (TLS) decodes into the
+// loop's scratch; its busy buffers go back on a timer. Callbacks may close.
 import CLinux
 import Glibc
 
@@ -27,6 +27,10 @@ public final class Connection {
     /// The peer finished sending: nothing more is read (and `onEndOfInput` is not repeated).
     private var inputEnded = false
     private var closingAfterFlush = false
+    private var layerReleaseScheduled = false
+    /// Layer buffers above this many bytes are given back this long after they grew.
+    static let quietLayerBufferLimit = 16 * 1024
+    static let layerReleaseDelay: Duration = .seconds(2)
     public private(set) var isClosed = false
 
     /// Queued output above which reading stops, and below which it resumes.
@@ -75,7 +79,8 @@ public final class Connection {
         guard !isClosed, !closingAfterFlush, !bytes.isEmpty else { return }
         if let layer {
             layer.send(bytes)
-            layer.takeOutput().withUnsafeBytes { enqueue($0) }
+            layer.takeOutput { enqueue($0) }
+            scheduleLayerRelease()
         } else {
             enqueue(bytes)
         }
@@ -85,7 +90,7 @@ public final class Connection {
     public func closeAfterFlush() {
         guard !isClosed, !closingAfterFlush else { return }
         layer?.shutdown()
-        if let output = layer?.takeOutput() { output.withUnsafeBytes { enqueue($0) } }
+        flushLayerOutput()
         closingAfterFlush = true
         if outbound.isEmpty { shut(.local) }
     }
@@ -148,15 +153,38 @@ public final class Connection {
             onBytes?(bytes)
             return
         }
-        var plaintext: [UInt8] = []
-        let status = layer.receive(bytes, plaintext: &plaintext)
-        flushLayerOutput()
-        if status == .established && !layerEstablished {
-            layerEstablished = true
-            onSecured?()
+        let status = reactor.withLayerBuffer { scratch in
+            layer.receive(bytes, scratch: scratch) { plaintext in
+                // Plaintext only comes once the handshake is done: announce it first.
+                if !layerEstablished { secured() }
+                guard !isClosed else { return false }
+                onBytes?(plaintext)
+                return !isClosed
+            }
         }
-        if !plaintext.isEmpty, !isClosed { plaintext.withUnsafeBytes { onBytes?($0) } }
+        flushLayerOutput()
         if !isClosed { apply(status) }
+        scheduleLayerRelease()
+    }
+
+    private func secured() {
+        guard !layerEstablished, !isClosed else { return }
+        flushLayerOutput()
+        layerEstablished = true
+        onSecured?()
+    }
+
+    /// Once per delay at most, a connection whose layer kept a big buffer gives it
+    /// back; a busy stream just grows it again (one allocation per delay).
+    private func scheduleLayerRelease() {
+        guard !layerReleaseScheduled, !isClosed, let layer = self.layer,
+              layer.bufferedCapacity > Self.quietLayerBufferLimit else { return }
+        layerReleaseScheduled = true
+        reactor.schedule(after: Self.layerReleaseDelay) { [weak self] in
+            guard let self else { return }
+            layerReleaseScheduled = false
+            self.layer?.releaseIdleBuffers()
+        }
     }
 
     private func apply(_ status: StreamLayerStatus) {
@@ -164,10 +192,7 @@ public final class Connection {
         case .handshaking:
             break
         case .established:
-            if !layerEstablished {
-                layerEstablished = true
-                onSecured?()
-            }
+            secured()
         case .closed:
             endOfInput()
         case .failed(let reason):
@@ -187,8 +212,7 @@ public final class Connection {
     }
 
     private func flushLayerOutput() {
-        guard let output = layer?.takeOutput(), !output.isEmpty else { return }
-        output.withUnsafeBytes { enqueue($0) }
+        layer?.takeOutput { enqueue($0) }
     }
 
     private func enqueue(_ bytes: UnsafeRawBufferPointer) {

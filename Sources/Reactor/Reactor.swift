@@ -61,6 +61,9 @@ public final class Reactor {
     /// Scratch space for reads, shared by every connection of this loop: an
     /// idle connection holds no read buffer of its own.
     public let readBuffer: UnsafeMutableRawBufferPointer
+    /// Scratch space a stream layer decodes into (TLS plaintext), shared the same way.
+    private let layerBuffer: UnsafeMutableRawBufferPointer
+    private var layerBufferInUse = false
 
     /// Posts work to this loop from any thread.
     public var handle: ReactorHandle { ReactorHandle(inbox: inbox) }
@@ -77,6 +80,7 @@ public final class Reactor {
         inbox = Inbox(wakeFD: wakeFD)
         events = .allocate(capacity: maxEvents)
         readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
+        layerBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
         _ = try register(fd: wakeFD, interest: .read) { [unowned self] _ in self.drainInbox() }
     }
 
@@ -86,6 +90,18 @@ public final class Reactor {
         Sys.close(inbox.wakeFD)
         events.deallocate()
         readBuffer.deallocate()
+        layerBuffer.deallocate()
+    }
+
+    /// Runs `body` with the loop's layer scratch (64 KiB), or with a temporary one
+    /// if a caller up the stack already has it.
+    public func withLayerBuffer<Result>(_ body: (UnsafeMutableRawBufferPointer) -> Result) -> Result {
+        guard !layerBufferInUse else {
+            return withUnsafeTemporaryAllocation(byteCount: layerBuffer.count, alignment: 16, body)
+        }
+        layerBufferInUse = true
+        defer { layerBufferInUse = false }
+        return body(layerBuffer)
     }
 
     // MARK: Descriptors

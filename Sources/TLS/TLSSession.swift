@@ -1,8 +1,9 @@
-// TLSSession: one TLS connection over two memory BIOs; it never touches a socket.
-// The owner feeds ciphertext from the peer, calls handshake()/readPlaintext(),
-// writes plaintext, and after EVERY call sends what takeCiphertext() returns.
+// TLSSession: one TLS connection over two pipe BIOs (CSSLShim/PipeBIO.c); no socket.
+// The owner feeds (or lends) ciphertext, calls handshake()/readPlaintext(), writes
+// plaintext, and after EVERY call sends the pending ciphertext (taken in place).
 // The session starts at the first byte fed to it: for STARTTLS, discard any
 // plaintext received before the handshake (CVE-2011-0411) and feed only later bytes.
+// Bulk buffers stay until the owner sees it idle: releaseIdleBuffers().
 internal import COpenSSL
 internal import CSSLShim
 #if canImport(Glibc)
@@ -40,17 +41,28 @@ public final class TLSSession {
         case failed(TLSError)
     }
 
-    /// A memory BIO whose buffer grew beyond this is replaced once drained, so an
-    /// idle session does not keep the buffer of its largest burst.
-    static let idleBIOCapacityLimit = 8 * 1024
+    /// An output buffer above this is freed as soon as it drains, even mid-transfer,
+    /// so one huge write does not pin its buffer for the session's lifetime.
+    static let busyBIOCapacityLimit = 256 * 1024
+    /// A read or write this large is a bulk transfer: from then on OpenSSL keeps
+    /// its record buffers (no malloc/free per record) until releaseIdleBuffers().
+    /// A drained output buffer no larger is freed at once (small talk and idle
+    /// sessions keep no BIO storage); a larger one is kept for the next write
+    /// until releaseIdleBuffers().
+    static let bulkTransferBytes = 16 * 1024
+    /// What OpenSSL's read and write record buffers take, roughly (16 KiB record,
+    /// header, MAC/tag and alignment each).
+    static let recordBuffersEstimate = 2 * 17 * 1024
 
     let ssl: OpaquePointer
-    private var readBIO: OpaquePointer
-    private var writeBIO: OpaquePointer
+    private let readBIO: OpaquePointer
+    private let writeBIO: OpaquePointer
     private var phase: Phase = .handshaking
     private var inputEnded = false
     private var receivedCloseNotify = false
     private var sentCloseNotify = false
+    /// SSL_MODE_RELEASE_BUFFERS is off for a bulk transfer (see bulkTransferBytes).
+    private var keepsRecordBuffers = false
     /// True for client sessions (we verify the peer).
     public let isClient: Bool
 
@@ -78,17 +90,16 @@ public final class TLSSession {
     }
 
     private init(ssl: OpaquePointer, isClient: Bool) throws(TLSError) {
-        guard let input = BIO_new(BIO_s_mem()) else {
+        guard let input = mg_pipe_bio_new() else {
             SSL_free(ssl)
-            throw TLSError(code: .sessionSetup, message: "cannot create a memory BIO")
+            throw TLSError(code: .sessionSetup, message: "cannot create a pipe BIO")
         }
-        guard let output = BIO_new(BIO_s_mem()) else {
+        guard let output = mg_pipe_bio_new() else {
             BIO_free(input)
             SSL_free(ssl)
-            throw TLSError(code: .sessionSetup, message: "cannot create a memory BIO")
+            throw TLSError(code: .sessionSetup, message: "cannot create a pipe BIO")
         }
         // An empty read BIO means "retry later", not end of stream, until feedEndOfInput().
-        _ = mg_bio_set_mem_eof_return(input, -1)
         SSL_set_bio(ssl, input, output)  // the SSL owns both BIOs from here
         self.ssl = ssl
         self.readBIO = input
@@ -131,6 +142,7 @@ public final class TLSSession {
     /// Appends bytes received from the peer. Never fails (the BIO grows).
     public func feed(_ ciphertext: UnsafeRawBufferPointer) {
         guard var base = ciphertext.baseAddress, !inputEnded else { return }
+        noteTransfer(ciphertext.count)
         var remaining = ciphertext.count
         while remaining > 0 {
             let chunk = Int32(clamping: remaining)
@@ -149,13 +161,27 @@ public final class TLSSession {
         ciphertext.withUnsafeBytes { feed($0) }
     }
 
+    /// Like feed(), without copying: `ciphertext` is read in place while `body`
+    /// runs (call handshake()/readPlaintext() there); only what OpenSSL has not
+    /// taken by the end (rarely anything: it holds partial records itself) is copied.
+    public func lending<Result>(_ ciphertext: UnsafeRawBufferPointer, _ body: () -> Result) -> Result {
+        guard let base = ciphertext.baseAddress, !ciphertext.isEmpty, !inputEnded else { return body() }
+        noteTransfer(ciphertext.count)
+        mg_pipe_bio_lend(readBIO, base, ciphertext.count)
+        let result = body()
+        if mg_pipe_bio_keep_lent(readBIO) == 0 {
+            phase = .failed(TLSError(code: .protocolFailure, message: "out of memory keeping received bytes"))
+        }
+        return result
+    }
+
     /// The peer closed its side (read returned 0) or the connection broke. Bytes
     /// already fed are still processed; after them OpenSSL sees end of stream,
     /// which is .failed(.unexpectedEOF) unless close_notify came first.
     public func feedEndOfInput() {
         guard !inputEnded else { return }
         inputEnded = true
-        _ = mg_bio_set_mem_eof_return(readBIO, 0)
+        mg_pipe_bio_set_end_of_input(readBIO)
     }
 
     // MARK: Handshake
@@ -167,15 +193,16 @@ public final class TLSSession {
         case .failed(let error): return .failed(error)
         case .handshaking: break
         }
-        ERR_clear_error()
+        clearErrorQueue()
         let result = SSL_do_handshake(ssl)
         if result == 1 {
             phase = .established
+            releaseReadBIOIfDrained()
             return .done
         }
         let code = SSL_get_error(ssl, result)
         if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) && !inputEnded {
-            shrinkReadBIOIfDrained()
+            releaseReadBIOIfDrained()
             return .wantsMore
         }
         let error = failure(code: code, during: "handshake")
@@ -201,7 +228,12 @@ public final class TLSSession {
         }
         if receivedCloseNotify { return .closed }
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .wantsMore }
-        ERR_clear_error()
+        if !inputEnded, isEstablished, mg_bio_pending(readBIO) == 0, SSL_has_pending(ssl) == 0 {
+            // Nothing fed and nothing buffered: SSL_read could only say "want read".
+            releaseReadBIOIfDrained()
+            return .wantsMore
+        }
+        clearErrorQueue()
         var got = 0
         if SSL_read_ex(ssl, base, buffer.count, &got) == 1 {
             phase = .established
@@ -214,7 +246,7 @@ public final class TLSSession {
         }
         if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE) && !inputEnded {
             if SSL_is_init_finished(ssl) == 1 { phase = .established }
-            shrinkReadBIOIfDrained()
+            releaseReadBIOIfDrained()
             return .wantsMore
         }
         let error = failure(code: code, during: isEstablished ? "read" : "handshake")
@@ -256,8 +288,9 @@ public final class TLSSession {
             throw TLSError(code: .sessionClosed, message: "write after shutdown()")
         }
         guard let base = plaintext.baseAddress else { return 0 }
+        noteTransfer(plaintext.count)
         var offset = 0
-        ERR_clear_error()
+        clearErrorQueue()
         while offset < plaintext.count {
             var written = 0
             if SSL_write_ex(ssl, base + offset, plaintext.count - offset, &written) == 1 {
@@ -285,30 +318,61 @@ public final class TLSSession {
 
     /// Bytes waiting to be sent to the peer.
     public var pendingCiphertextCount: Int {
-        Int(mg_bio_pending(writeBIO))
+        var data: UnsafePointer<UInt8>? = nil
+        return mg_pipe_bio_readable(writeBIO, &data)
     }
 
     /// Takes all pending ciphertext (one copy; [] without allocating when none).
     public func takeCiphertext() -> [UInt8] {
-        let pending = Int(mg_bio_pending(writeBIO))
-        guard pending > 0 else { return [] }
-        let count = min(pending, Int(Int32.max))
-        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            initialized = Int(max(0, BIO_read(writeBIO, buffer.baseAddress, Int32(count))))
-        }
-        shrinkWriteBIOIfDrained()
+        var bytes: [UInt8] = []
+        withPendingCiphertext { bytes = [UInt8]($0) }
         return bytes
     }
 
     /// Appends all pending ciphertext to `buffer`; returns how many bytes.
     @discardableResult
     public func takeCiphertext(appendingTo buffer: inout [UInt8]) -> Int {
-        var data: UnsafeMutablePointer<CChar>? = nil
-        let pending = Int(mg_bio_get_mem_data(writeBIO, &data))
-        guard pending > 0, let data else { return 0 }
-        buffer.append(contentsOf: UnsafeRawBufferPointer(start: data, count: pending))
-        discardWriteBIO(count: pending)
-        return pending
+        withPendingCiphertext { pending in
+            buffer.append(contentsOf: pending)
+            return pending.count
+        } ?? 0
+    }
+
+    /// Hands all pending ciphertext to `body` in place (no copy), then drops it:
+    /// `body` must send or copy all of it. Nil, without calling `body`, when none.
+    @discardableResult
+    public func withPendingCiphertext<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+        var data: UnsafePointer<UInt8>? = nil
+        let pending = mg_pipe_bio_readable(writeBIO, &data)
+        guard pending > 0, let data else { return nil }
+        let result = body(UnsafeRawBufferPointer(start: data, count: pending))
+        mg_pipe_bio_consume(writeBIO, pending)
+        let capacity = mg_pipe_bio_capacity(writeBIO)
+        if capacity <= Self.bulkTransferBytes || capacity > Self.busyBIOCapacityLimit {
+            mg_pipe_bio_release_if_empty(writeBIO, 0)
+        }
+        return result
+    }
+
+    /// Bytes of BIO storage this session holds (not counting OpenSSL's own record
+    /// buffers, which SSL_MODE_RELEASE_BUFFERS frees between records).
+    public var bufferedCapacity: Int {
+        mg_pipe_bio_capacity(readBIO) + mg_pipe_bio_capacity(writeBIO)
+            + (keepsRecordBuffers ? Self.recordBuffersEstimate : 0)
+    }
+
+    /// Frees drained BIO storage; for an owner that saw the session go idle after
+    /// a bulk transfer. Costs one reallocation if the transfer resumes.
+    public func releaseIdleBuffers() {
+        mg_pipe_bio_release_if_empty(readBIO, 0)
+        mg_pipe_bio_release_if_empty(writeBIO, 0)
+        if keepsRecordBuffers {
+            keepsRecordBuffers = false
+            _ = mg_ssl_set_mode(ssl, Int(SSL_MODE_RELEASE_BUFFERS))
+            // Only with nothing buffered: OpenSSL before 3.0.14 freed a buffer holding a
+            // partial record (CVE-2024-4741). Otherwise the mode frees it once read.
+            if SSL_has_pending(ssl) == 0 { _ = SSL_free_buffers(ssl) }
+        }
     }
 
     /// Queues close_notify (send takeCiphertext() afterwards). The caller need not
@@ -328,40 +392,21 @@ public final class TLSSession {
 
     // MARK: Internals
 
-    private func discardWriteBIO(count: Int) {
-        if mg_bio_mem_capacity(writeBIO) > Self.idleBIOCapacityLimit {
-            replaceWriteBIO()  // drops the pending bytes with the big buffer
-            return
-        }
-        var left = count
-        while left > 0 {
-            let step = min(left, 4096)
-            let read = withUnsafeTemporaryAllocation(byteCount: step, alignment: 1) { scratch in
-                BIO_read(writeBIO, scratch.baseAddress, Int32(step))
-            }
-            guard read > 0 else { return }
-            left -= Int(read)
-        }
+    private func noteTransfer(_ count: Int) {
+        guard !keepsRecordBuffers, count >= Self.bulkTransferBytes else { return }
+        keepsRecordBuffers = true
+        _ = mg_ssl_clear_mode(ssl, Int(SSL_MODE_RELEASE_BUFFERS))
     }
 
-    private func shrinkWriteBIOIfDrained() {
-        if mg_bio_pending(writeBIO) == 0, mg_bio_mem_capacity(writeBIO) > Self.idleBIOCapacityLimit {
-            replaceWriteBIO()
-        }
+    /// SSL_get_error needs an empty queue before each call; peeking is cheaper
+    /// than clearing all its slots every time.
+    private func clearErrorQueue() {
+        if ERR_peek_error() != 0 { ERR_clear_error() }
     }
 
-    private func replaceWriteBIO() {
-        guard let fresh = BIO_new(BIO_s_mem()) else { return }
-        SSL_set0_wbio(ssl, fresh)  // frees the old one
-        writeBIO = fresh
-    }
-
-    private func shrinkReadBIOIfDrained() {
-        guard mg_bio_pending(readBIO) == 0, mg_bio_mem_capacity(readBIO) > Self.idleBIOCapacityLimit,
-              let fresh = BIO_new(BIO_s_mem()) else { return }
-        _ = mg_bio_set_mem_eof_return(fresh, inputEnded ? 0 : -1)
-        SSL_set0_rbio(ssl, fresh)  // frees the old one
-        readBIO = fresh
+    private func releaseReadBIOIfDrained() {
+        // Lent input leaves nothing here in the common case; what was copied goes.
+        mg_pipe_bio_release_if_empty(readBIO, 0)
     }
 
     private func failure(code: Int32, during step: String) -> TLSError {

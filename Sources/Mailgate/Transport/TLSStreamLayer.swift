@@ -2,7 +2,8 @@
 // in, plaintext comes out, and what OpenSSL wants sent is handed back. Lives in
 // the service layer because neither Reactor nor TLS may know the other.
 // Plaintext written before the handshake completes waits here and goes out
-// once it does (a client may queue its first command early).
+// once it does (a client may queue its first command early). Ciphertext is
+// lent in and taken out in place; plaintext is decoded into the loop's scratch.
 import Logging
 import Reactor
 import TLS
@@ -42,20 +43,43 @@ final class TLSStreamLayer: StreamLayer {
         status(of: session.handshake())
     }
 
-    func receive(_ bytes: UnsafeRawBufferPointer, plaintext: inout [UInt8]) -> StreamLayerStatus {
-        session.feed(bytes)
+    func receive(_ bytes: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer,
+                 deliver: (UnsafeRawBufferPointer) -> Bool) -> StreamLayerStatus {
+        // Lent, not copied: the session reads the socket buffer in place.
+        session.lending(bytes) { decrypt(into: scratch, deliver: deliver) }
+    }
+
+    /// Fills `scratch` with plaintext (several records: one write on the other
+    /// side, not one per record) and hands it on each time it is full or the
+    /// input runs out; a close or failure is reported after the bytes before it.
+    private func decrypt(into scratch: UnsafeMutableRawBufferPointer,
+                         deliver: (UnsafeRawBufferPointer) -> Bool) -> StreamLayerStatus {
         if !session.isEstablished {
             let handshake = status(of: session.handshake())
             guard handshake == .established else { return handshake }
             flushPendingPlaintext()
         }
-        switch session.readPlaintext(into: &plaintext, max: Int.max) {
-        case .bytes, .wantsMore:
-            return failure.map { .failed($0) } ?? .established
-        case .closed:
-            return .closed
-        case .failed(let error):
-            return .failed("\(error)")
+        var filled = 0
+        while true {
+            let result = session.readPlaintext(into: UnsafeMutableRawBufferPointer(rebasing: scratch[filled...]))
+            if case .bytes(let count) = result {
+                filled += count
+                guard filled == scratch.count else { continue }
+            }
+            if filled > 0 {
+                guard deliver(UnsafeRawBufferPointer(rebasing: scratch[0..<filled])) else { return .established }
+                filled = 0
+            }
+            switch result {
+            case .bytes:
+                continue
+            case .wantsMore:
+                return failure.map { .failed($0) } ?? .established
+            case .closed:
+                return .closed
+            case .failed(let error):
+                return .failed("\(error)")
+            }
         }
     }
 
@@ -71,8 +95,14 @@ final class TLSStreamLayer: StreamLayer {
         session.shutdown()
     }
 
-    func takeOutput() -> [UInt8] {
-        session.takeCiphertext()
+    func takeOutput(_ body: (UnsafeRawBufferPointer) -> Void) {
+        session.withPendingCiphertext(body)
+    }
+
+    var bufferedCapacity: Int { session.bufferedCapacity + pendingPlaintext.capacity }
+
+    func releaseIdleBuffers() {
+        session.releaseIdleBuffers()
     }
 
     private func status(of result: TLSSession.HandshakeResult) -> StreamLayerStatus {
