@@ -42,11 +42,7 @@ public final class UserDirectory: Sendable {
     public func verify(user: String, password: [UInt8]) -> Bool {
         let digest = hmac(user: user, password: password)
         let now = monotonicNow()
-        let (hash, cached) = state.withLock { state -> (String?, Bool) in
-            guard let hash = state.hashes[user] else { return (nil, false) }
-            if let entry = state.verified[user], entry.expires > now, entry.digest == digest { return (hash, true) }
-            return (hash, false)
-        }
+        let (hash, cached) = lookUp(user: user, digest: digest, now: now)
         guard let hash else { return false }
         if cached { return true }
         guard let text = String(validating: password, as: UTF8.self),
@@ -56,6 +52,22 @@ public final class UserDirectory: Sendable {
             if state.hashes[user] == hash { state.verified[user] = (digest, now + cacheLifetime) }
         }
         return true
+    }
+
+    /// True when this very password was verified for `user` within the cache
+    /// lifetime; nil when only `verify` can tell. Never blocks (one HMAC):
+    /// the event loop answers a cached login without a thread hop.
+    public func cachedVerification(user: String, password: [UInt8]) -> Bool? {
+        let (hash, cached) = lookUp(user: user, digest: hmac(user: user, password: password), now: monotonicNow())
+        return hash != nil && cached ? true : nil
+    }
+
+    private func lookUp(user: String, digest: [UInt8], now: UInt64) -> (hash: String?, cached: Bool) {
+        state.withLock { state -> (String?, Bool) in
+            guard let hash = state.hashes[user] else { return (nil, false) }
+            if let entry = state.verified[user], entry.expires > now, entry.digest == digest { return (hash, true) }
+            return (hash, false)
+        }
     }
 
     private func hmac(user: String, password: [UInt8]) -> [UInt8] {

@@ -97,8 +97,9 @@ extension IMAPPreLoginSession {
         case .loggedIn(let upstreamCapabilities):
             let visible = IMAPCapabilities.clientVisible(upstreamCapabilities)
             let code = visible.isEmpty ? nil : "CAPABILITY " + visible.joined(separator: " ")
-            actions.append(.log(.loginSucceeded(user: user, mechanism: mechanism)))
+            // The answer first: the client waits for it, the audit line does not.
             actions.append(.send(IMAPWriter.status(tag, "OK", code: code, "Logged in")))
+            actions.append(.log(.loginSucceeded(user: user, mechanism: mechanism)))
             actions.append(.startRelay(pendingClientBytes: framer.takeRemainingBytes()))
             loggedInUser = user
             mode = .relaying

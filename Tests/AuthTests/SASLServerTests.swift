@@ -100,6 +100,23 @@ private func plain(_ authzid: String, _ user: String, _ password: String) -> [UI
         #expect(!directory.verify(user: "u", password: Array("pX".utf8)))
     }
 
+    @Test func theLoopAnswersOnlyWhatWasVerifiedBefore() throws {
+        let directory = UserDirectory(hashes: ["u": try PasswordHash.make("pw", scheme: .sha512)])
+        #expect(directory.cachedVerification(user: "u", password: Array("pw".utf8)) == nil)
+        #expect(directory.verify(user: "u", password: Array("pw".utf8)))
+        #expect(directory.cachedVerification(user: "u", password: Array("pw".utf8)) == true)
+        #expect(directory.cachedVerification(user: "u", password: Array("pX".utf8)) == nil)
+        #expect(directory.cachedVerification(user: "nobody", password: Array("pw".utf8)) == nil)
+        directory.replace(hashes: ["u": try PasswordHash.make("pw", scheme: .sha512)])
+        #expect(directory.cachedVerification(user: "u", password: Array("pw".utf8)) == nil)
+    }
+
+    @Test func cachedEntriesExpire() throws {
+        let directory = UserDirectory(hashes: ["u": try PasswordHash.make("pw", scheme: .sha512)], cacheLifetime: .zero)
+        #expect(directory.verify(user: "u", password: Array("pw".utf8)))
+        #expect(directory.cachedVerification(user: "u", password: Array("pw".utf8)) == nil)
+    }
+
     @Test func replacingUsersDropsTheCache() throws {
         let directory = UserDirectory(hashes: ["u": try PasswordHash.make("pw", scheme: .sha512)])
         #expect(directory.verify(user: "u", password: Array("pw".utf8)))

@@ -80,8 +80,8 @@ import Testing
         #expect(Array(driver.actions.dropFirst()) == [
             .verifyCredentials(IMAPLoginRequest(user: "alice", password: "secret", mechanism: .login)),
             .connectUpstream(user: "alice"),
-            .log(.loginSucceeded(user: "alice", mechanism: .login)),
             .send(bytes("a OK [CAPABILITY \(dovecotVisible)] Logged in\r\n")),
+            .log(.loginSucceeded(user: "alice", mechanism: .login)),
             .startRelay(pendingClientBytes: []),
         ])
     }

@@ -25,6 +25,9 @@ final class IMAPProxyService {
         static let upstreamConnectTimeout: Duration = .seconds(30)
         /// Resolving, connecting, TLS and logging in upstream.
         static let upstreamLoginTimeout: Duration = .seconds(60)
+        /// A credential read from its file serves the logins of this long without reading
+        /// it again (a changed file counts from then, or at once after SIGHUP).
+        static let preparedLifetime: Duration = .seconds(60)
     }
 
     let reactor: Reactor
@@ -43,6 +46,8 @@ final class IMAPProxyService {
     private var retired: [IMAPProxySession] = []
     /// Upstream TLS client contexts by CA file ("" for the system CAs).
     private var clientContexts: [String: TLSClientContext] = [:]
+    /// Credentials read from files, by account, with when they were read (reactor.now).
+    private var prepared: [String: (upstream: IMAPPreparedUpstream, readAt: UInt64)] = [:]
     let upstreamPool: IMAPUpstreamPool
 
     init(reactor: Reactor, config: MailgateConfig, users: UserDirectory, registry: SessionRegistry) {
@@ -58,6 +63,7 @@ final class IMAPProxyService {
         // CA files may have changed on disk: contexts are rebuilt on next use,
         // and ready connections verified with the old ones are dropped.
         clientContexts = [:]
+        prepared = [:]
         upstreamPool.closeAll()
         upstreamPool.size = newConfig.imap.upstreamPool
     }
@@ -146,13 +152,25 @@ final class IMAPProxyService {
         }
     }
 
+    /// Answers at once, without a thread hop, when nothing needs reading: a credential read
+    /// within `preparedLifetime`, or an OAuth2 token with the TLS context already built.
     private func prepare(_ target: IMAPUpstreamTarget, token: String?,
                          completion: @escaping (Result<IMAPPreparedUpstream, IMAPTargetError>) -> Void) {
         let key = target.caFile ?? ""
         let cached = clientContexts[key]
+        let contextReady = cached != nil || target.security == .none
+        if let token, contextReady {
+            return completion(.success(IMAPPreparedUpstream(credential: .oauth2Token(token), tlsContext: cached)))
+        }
+        if token == nil, contextReady, let entry = prepared[target.accountName],
+           Duration.nanoseconds(Int64(clamping: reactor.now &- entry.readAt)) < Limits.preparedLifetime {
+            return completion(.success(entry.upstream))
+        }
         reactor.offload({ target.prepare(cachedContext: cached, oauth2Token: token) }) { [weak self] result in
-            if case .success(let prepared) = result, let context = prepared.tlsContext, cached == nil {
-                self?.clientContexts[key] = context
+            guard let self else { return completion(result) }
+            if case .success(let upstream) = result {
+                if let context = upstream.tlsContext, cached == nil { self.clientContexts[key] = context }
+                if token == nil { self.prepared[target.accountName] = (upstream, self.reactor.now) }
             }
             completion(result)
         }

@@ -156,6 +156,11 @@ final class IMAPProxySession: DrainableSession {
             self.loginDelayTimer = nil
             let users = self.service.users
             let password = Array(request.password.utf8)
+            if users.cachedVerification(user: request.user, password: password) == true {
+                // Verified a moment ago: no thread hop, only a turn of the loop (we are inside perform()).
+                self.service.reactor.schedule(after: .zero) { [weak self] in self?.credentialsChecked(request, valid: true) }
+                return
+            }
             self.service.reactor.offload({ users.verify(user: request.user, password: password) }) { [weak self] valid in
                 self?.credentialsChecked(request, valid: valid)
             }
