@@ -198,6 +198,13 @@ def migrated_database(database):
     return database
 
 
+def write_secret(path, text):
+    """A secret file as mailgate wants it: written, then readable by its owner only."""
+    path.write_text(text)
+    path.chmod(0o600)
+    return path
+
+
 def wait_until(predicate, timeout=30.0, what="condition"):
     """Polls `predicate` until it returns something truthy (returned) or the time is up."""
     deadline = time.monotonic() + timeout

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from conftest import (UPSTREAM_PASSWORD, basic_config, free_ports, pki_dir, psql, run, start_aiosmtpd, stop_process,
-                      wait_until)
+                      wait_until, write_secret)
 
 
 HASH = "$6$saltsaltsalt$PMWE8DTlam1JU37Piyk43bHcMxTJq6sgu5DKB0/tGPjanN35jcY68QkpDfPFUGPWX5uCxIQkSPzMmqEiVNgts."
@@ -68,8 +68,7 @@ def setup(tmp_path, imap_pki, dovecot, smtp_upstream, migrated_database):
 
         def write(self, password, extra=""):
             secret = tmp_path / "up.secret"
-            secret.write_text(password + "\n")
-            secret.chmod(0o600)
+            write_secret(secret, password + "\n")
             self.text = account_config(self.ports, smtp_port, dovecot.imaps_port, secret, imap_pki / "ca.crt", extra)
             self.config = tmp_path / "mailgate.toml"
             self.config.write_text(self.text)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (UPSTREAM_PASSWORD, Dovecot, OAuth2Provider, basic_config, free_ports, psql,
-                      wait_until)
+                      wait_until, write_secret)
 from test_imap_proxy import GATEWAY_PASSWORD, password_hash
 
 ACCOUNT = "sales@example.test"
@@ -117,11 +117,9 @@ class Gateway:
         self.ports = free_ports(4)
         self.provider = provider
         client_secret = tmp_path / "client.secret"
-        client_secret.write_text(OAuth2Provider.CLIENT_SECRET + "\n")
-        client_secret.chmod(0o600)
+        write_secret(client_secret, OAuth2Provider.CLIENT_SECRET + "\n")
         refresh = tmp_path / "refresh.token"
-        refresh.write_text(OAuth2Provider.REFRESH_TOKEN + "\n")
-        refresh.chmod(0o600)
+        write_secret(refresh, OAuth2Provider.REFRESH_TOKEN + "\n")
         sync = "" if sync_folders is None else f"sync_folders = {sync_folders}\n"
         extra = f"""
 [[account]]

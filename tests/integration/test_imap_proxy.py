@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import UPSTREAM_PASSWORD, basic_config, free_ports
+from conftest import UPSTREAM_PASSWORD, basic_config, free_ports, write_secret
 
 GATEWAY_PASSWORD = "gateway-pass-1"
 
@@ -35,11 +35,9 @@ class Proxy:
         self.ports = free_ports(4)
         self.imap_port, self.imaps_port = self.ports[2], self.ports[3]
         secret = tmp_path / "upstream.secret"
-        secret.write_text(sales_password + "\n")
-        secret.chmod(0o600)
+        write_secret(secret, sales_password + "\n")
         good_secret = tmp_path / "upstream-good.secret"
-        good_secret.write_text(UPSTREAM_PASSWORD + "\n")
-        good_secret.chmod(0o600)
+        write_secret(good_secret, UPSTREAM_PASSWORD + "\n")
         gateway_hash = password_hash(GATEWAY_PASSWORD)
         extra = f"""
 [[account]]

@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from conftest import UPSTREAM_PASSWORD, Dovecot, basic_config, free_ports, psql, wait_until
+from conftest import UPSTREAM_PASSWORD, Dovecot, basic_config, free_ports, psql, wait_until, write_secret
 
 ACCOUNT_ADDRESS = "sales@example.test"
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -49,8 +49,7 @@ def message(marker, subject=None):
 def start_node(factory, pki, upstream, database, tmp_path, password=UPSTREAM_PASSWORD, poll="300s"):
     ports = free_ports(5)
     secret = tmp_path / f"sales-{os.urandom(3).hex()}.secret"
-    secret.write_text(password + "\n")
-    secret.chmod(0o600)
+    write_secret(secret, password + "\n")
     extra = f"""
 [[account]]
 name = "sales"

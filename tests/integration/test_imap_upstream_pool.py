@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import UPSTREAM_PASSWORD, Dovecot, basic_config, free_ports, wait_until
+from conftest import UPSTREAM_PASSWORD, Dovecot, basic_config, free_ports, wait_until, write_secret
 from test_imap_proxy import GATEWAY_PASSWORD, password_hash
 
 CLIENT_SOURCE = "127.0.0.3"
@@ -31,6 +31,10 @@ class Forwarder:
             self.cut = False
             self.bytes_after_cut = 0
             self.client_closed = False
+            self.client_sends = 0
+            # The server sent something after the client's second flight (its TLS Finished):
+            # the greeting, so the connection is ready as soon as mailgate reads it.
+            self.greeted = False
 
     def __init__(self, target):
         self.target = target
@@ -66,6 +70,7 @@ class Forwarder:
                 if pair.cut:
                     pair.bytes_after_cut += len(data)
                     break
+                pair.client_sends += 1
                 pair.upstream.sendall(data)
         except OSError:
             pass  # a reset ends it as well as a close
@@ -79,6 +84,8 @@ class Forwarder:
                 data = pair.upstream.recv(65536)
                 if not data or pair.cut:
                     break
+                if pair.client_sends >= 2:
+                    pair.greeted = True
                 pair.client.sendall(data)
         except OSError:
             pass
@@ -145,8 +152,7 @@ class Gateway:
     def __init__(self, factory, tmp_path, pki, upstream_port, database_url, pool=None):
         self.ports = free_ports(4)
         secret = tmp_path / "upstream.secret"
-        secret.write_text(UPSTREAM_PASSWORD + "\n")
-        secret.chmod(0o600)
+        write_secret(secret, UPSTREAM_PASSWORD + "\n")
         extra = f"""
 [[account]]
 name = "sales"
@@ -204,8 +210,9 @@ def test_a_ready_connection_cut_by_the_network_falls_back_to_a_new_one(mailgate_
                                                                         forwarder, migrated_database):
     gateway = Gateway(mailgate_factory, tmp_path, imap_pki, forwarder.port, migrated_database, pool=1)
     wait_until(lambda: gateway.login() == "ready", timeout=20, what="a login on a ready connection")
-    wait_until(lambda: forwarder.open_connections(), timeout=10, what="the pool to dial again")
-    time.sleep(0.5)  # its TLS handshake and greeting
+    wait_until(lambda: any(pair.greeted for pair in forwarder.open_connections()), timeout=10,
+               what="a ready connection")
+    time.sleep(0.2)  # for mailgate to read the greeting
     forwarder.cut()
     assert gateway.login() == "new"
     assert any(pair.bytes_after_cut > 0 for pair in forwarder.connections()), "no login tried the cut connection"

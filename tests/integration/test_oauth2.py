@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import OAuth2Provider, basic_config, free_port, free_ports, pki_dir, psql, wait_for_port, wait_until
+from conftest import OAuth2Provider, basic_config, free_port, free_ports, pki_dir, psql, wait_for_port, wait_until, write_secret
 
 PASSWORD = "secret"
 HASH = "$6$saltsaltsalt$PMWE8DTlam1JU37Piyk43bHcMxTJq6sgu5DKB0/tGPjanN35jcY68QkpDfPFUGPWX5uCxIQkSPzMmqEiVNgts."
@@ -94,11 +94,9 @@ def received(state):
 
 def oauth2_config(ports, tmp_path, token_url, smtp_port):
     client_secret = tmp_path / "client.secret"
-    client_secret.write_text(OAuth2Provider.CLIENT_SECRET + "\n")
-    client_secret.chmod(0o600)
+    write_secret(client_secret, OAuth2Provider.CLIENT_SECRET + "\n")
     refresh = tmp_path / "refresh.token"
-    refresh.write_text(OAuth2Provider.REFRESH_TOKEN + "\n")
-    refresh.chmod(0o600)
+    write_secret(refresh, OAuth2Provider.REFRESH_TOKEN + "\n")
     return basic_config(ports, extra=f"""
 [[account]]
 name = "oauth"

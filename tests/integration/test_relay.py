@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (PSQL, basic_config, free_port, free_ports, pki_dir, psql, psql_bytes, run, start_aiosmtpd,
-                      stop_process, wait_for_port, wait_until)
+                      stop_process, wait_for_port, wait_until, write_secret)
 
 PASSWORD = "secret"
 HASH = "$6$saltsaltsalt$PMWE8DTlam1JU37Piyk43bHcMxTJq6sgu5DKB0/tGPjanN35jcY68QkpDfPFUGPWX5uCxIQkSPzMmqEiVNgts."
@@ -230,8 +230,7 @@ def test_starttls_with_verified_certificate_and_auth_upstream(mailgate_factory, 
                                                               tmp_path):
     upstream_port, received = tls_auth_upstream
     secret = tmp_path / "relay.secret"
-    secret.write_text("upstream-secret\n")
-    secret.chmod(0o600)
+    write_secret(secret, "upstream-secret\n")
     server, ports = start_gateway(mailgate_factory, migrated_database,
                                   lambda ports: tls_account_config(ports, upstream_port, secret))
     submit(ports[1], ["far@example.org"])
@@ -246,8 +245,7 @@ def test_refused_login_pauses_the_account_and_another_carries_the_mail(mailgate_
     upstream_port, received = tls_auth_upstream
     sink_port, _ = sink
     secret = tmp_path / "relay.secret"
-    secret.write_text("wrong-secret\n")
-    secret.chmod(0o600)
+    write_secret(secret, "wrong-secret\n")
     config = lambda ports: tls_account_config(ports, upstream_port, secret).replace(
         'ca_file = ', 'weight = 100\nca_file = ').replace('accounts = ["tls"]', 'accounts = ["tls", "good"]') + f"""
 [[account]]
@@ -271,8 +269,7 @@ def test_upstream_certificate_not_trusted_pauses_the_account(mailgate_factory, m
                                                              tmp_path):
     upstream_port, received = tls_auth_upstream
     secret = tmp_path / "relay.secret"
-    secret.write_text("upstream-secret\n")
-    secret.chmod(0o600)
+    write_secret(secret, "upstream-secret\n")
     config = lambda ports: tls_account_config(ports, upstream_port, secret).replace(
         str(pki_dir() / "ca.crt"), str(pki_dir() / "other-ca.crt"))
     server, ports = start_gateway(mailgate_factory, migrated_database, config)

@@ -12,7 +12,7 @@ import ssl
 import subprocess
 
 
-from conftest import free_ports, inbound_config, pki_dir, psql, swaks, wait_until
+from conftest import free_ports, inbound_config, pki_dir, psql, swaks, wait_until, write_secret
 
 PUBLIC = "https://mail.example.test/u"
 
@@ -22,8 +22,7 @@ def start(mailgate_factory, database, upstream_port, tmp_path, with_endpoint=Tru
     extra = ""
     if with_endpoint:
         key = tmp_path / "unsubscribe.key"
-        key.write_text("0123456789abcdef0123456789abcdef\n")
-        key.chmod(0o600)
+        write_secret(key, "0123456789abcdef0123456789abcdef\n")
         extra = f"""
 [unsubscribe]
 listen = "127.0.0.1:{ports[5]}"

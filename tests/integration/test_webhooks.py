@@ -17,7 +17,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import free_ports, pki_dir, psql, wait_for_port, wait_until
+from conftest import free_ports, pki_dir, psql, wait_for_port, wait_until, write_secret
 from test_relay import relay_config, submit
 
 SECRET = "whsec-test-key"
@@ -106,8 +106,7 @@ def receivers(tmp_path):
 
 def secret_file(tmp_path):
     path = tmp_path / "hook.key"
-    path.write_text(SECRET + "\n")
-    path.chmod(0o600)
+    write_secret(path, SECRET + "\n")
     return path
 
 
