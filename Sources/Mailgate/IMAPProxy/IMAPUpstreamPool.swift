@@ -51,10 +51,11 @@ final class IMAPUpstreamPool {
         self.logger = logger
     }
 
-    /// A ready connection to `endpoint`, if one is waiting.
+    /// A ready connection to `endpoint`, if one is waiting: the newest, the one
+    /// least likely to have met the server's own pre-login timeout.
     func take(_ endpoint: IMAPUpstreamEndpoint) -> IMAPUpstreamDialer? {
-        while let entry = servers[endpoint]?.ready.first {
-            servers[endpoint]?.ready.removeFirst()
+        while let entry = servers[endpoint]?.ready.last {
+            servers[endpoint]?.ready.removeLast()
             if let expiry = entry.expiry { reactor.cancel(expiry) }
             if entry.dialer.isReady { return entry.dialer }
         }
