@@ -5,8 +5,11 @@ bounce-rate pause from injected bounce events, lifted only by `accounts resume`;
 `accounts pause`. The upstream account logs in as sales@example.test on both
 servers, whose certificates come from one test CA (imap_pki)."""
 import os
+import re
 import smtplib
+import socket
 import ssl
+import threading
 import time
 
 import pytest
@@ -206,3 +209,31 @@ def test_a_low_bounce_rate_keeps_the_account(setup, mailgate_factory):
     wait_until(lambda: psql(setup.url, "SELECT 1 FROM email_sends WHERE recipient = 'fine@example.org' "
                                        "AND status = 'sent'"), what="relayed")
     assert setup.account()[0] == "active"
+
+
+def test_an_imap_server_that_never_answers_the_login_fails_within_the_timeouts(setup, tmp_path):
+    """It greets, then reads and says nothing more: the check must end by its own deadline."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(30)
+    held = []
+
+    def greet_then_stall():
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        held.append(conn)
+        conn.sendall(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] silent server ready\r\n")
+
+    threading.Thread(target=greet_then_stall, daemon=True).start()
+    setup.write(UPSTREAM_PASSWORD, extra='[relay]\nconnect_timeout = "2s"\ncommand_timeout = "2s"\n')
+    stalling = re.sub(r'imap = "imaps://[^"]*"', f'imap = "imap+plain://127.0.0.1:{server.getsockname()[1]}"', setup.text)
+    setup.config.write_text(stalling)
+    try:
+        result = setup.mailgate("accounts", "test", "up")
+    finally:
+        for conn in held:
+            conn.close()
+        server.close()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAILED" in step_line(result.stdout, "imap") and "timeout" in step_line(result.stdout, "imap")

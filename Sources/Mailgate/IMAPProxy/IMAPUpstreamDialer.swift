@@ -49,9 +49,11 @@ final class IMAPUpstreamDialer {
 
     /// Connects and logs in `account`; the whole of it must end within `timeout`.
     func dial(_ account: IMAPUpstreamAccount, timeout: Duration, completion: @escaping (Outcome) -> Void) {
+        let started = reactor.now
         connect(timeout: timeout) { [unowned self] failure in
             if let failure { return completion(.failed(failure)) }
-            self.logIn(account, timeout: nil, completion: completion)
+            let spent = Duration.nanoseconds(Int64(clamping: self.reactor.now &- started))
+            self.logIn(account, timeout: max(.zero, timeout - spent), completion: completion)
         }
     }
 
@@ -78,11 +80,11 @@ final class IMAPUpstreamDialer {
         waiter = .parked(onLost)
     }
 
-    /// Logs in on a ready connection; `timeout` nil keeps the deadline of `dial`.
-    func logIn(_ account: IMAPUpstreamAccount, timeout: Duration?, completion: @escaping (Outcome) -> Void) {
+    /// Logs in on a ready connection, within `timeout`.
+    func logIn(_ account: IMAPUpstreamAccount, timeout: Duration, completion: @escaping (Outcome) -> Void) {
         waiter = .login(completion)
         guard isReady else { return fail(.unavailable("connection closed")) }
-        if let timeout { arm(timeout) }
+        arm(timeout)
         perform(login.logIn(as: account))
     }
 
