@@ -249,11 +249,7 @@ final class OAuth2TokenService {
                 "account": "\(account)", "expires_in": "\(Self.remainingSeconds(shared))", "outcome": "shared"])
         }
         let delayMilliseconds = max(1000, shared.lifetime.refreshAtMilliseconds(jitter: jitter) - Self.wallClock())
-        state.timer = reactor.schedule(after: .milliseconds(delayMilliseconds)) { [weak self, weak state] in
-            guard let self, let state, self.states[account] === state else { return }
-            state.timer = nil
-            if !state.refreshing { self.refresh(account, state) }
-        }
+        scheduleRefresh(account, state, after: .milliseconds(delayMilliseconds))
         let waiters = state.waiters
         state.waiters = []
         for waiter in waiters { waiter(.success(shared.accessToken)) }
@@ -271,15 +267,21 @@ final class OAuth2TokenService {
         // A token that is still usable keeps serving while the endpoint is down.
         if let current = state.current, current.lifetime.isUsable(atMilliseconds: Self.wallClock()),
            state.refusals.usable(current.accessToken) {
-            state.timer = reactor.schedule(after: .seconds(backoff)) { [weak self, weak state] in
-                guard let self, let state, self.states[account] === state else { return }
-                state.timer = nil
-                if !state.refreshing { self.refresh(account, state) }
-            }
+            scheduleRefresh(account, state, after: .seconds(backoff))
         }
         let waiters = state.waiters
         state.waiters = []
         for waiter in waiters { waiter(.failure(error)) }
+    }
+
+    /// The account's next refresh, unless the account is replaced or a refresh runs by then.
+    private func scheduleRefresh(_ account: String, _ state: AccountState, after delay: Duration) {
+        if let timer = state.timer { reactor.cancel(timer) }
+        state.timer = reactor.schedule(after: delay) { [weak self, weak state] in
+            guard let self, let state, self.states[account] === state else { return }
+            state.timer = nil
+            if !state.refreshing { self.refresh(account, state) }
+        }
     }
 
     private static func remainingSeconds(_ shared: OAuth2SharedToken) -> Int64 {
