@@ -6,8 +6,9 @@
 
 An endpoint is HOST:PORT:USER:PASSWORD; both sides are reached by the same code
 (imaplib over implicit TLS, certificate and name verified against CAFILE).
-`compare` alternates direct and proxied rounds so drift on the shared machine
-falls on both, and prints one line per figure: `NAME DIRECT PROXIED`. `idle`
+`compare` alternates direct and proxied rounds (and the reference relay's,
+with --relay) so drift on the shared machine falls on all of them, and prints
+one line per figure: `NAME DIRECT PROXIED [RELAY]`. `idle`
 opens SESSIONS proxied logins (50 per 127.0.x.y source address: the proxy caps
 connections per client address at 64), holds them, and prints
 `held KIB_PER_SESSION RSS_BEFORE RSS_AFTER`. Every socket has a timeout."""
@@ -150,10 +151,12 @@ def big_uid(client):
 def compare(args):
     context = ssl.create_default_context(cafile=args.cafile)
     sides = {"direct": Endpoint(args.direct), "proxy": Endpoint(args.proxy)}
+    if args.relay:
+        sides["relay"] = Endpoint(args.relay)
     figures = {}
 
     def record(name, side, value):
-        figures.setdefault(name, {"direct": [], "proxy": []})[side].append(value)
+        figures.setdefault(name, {side: [] for side in sides})[side].append(value)
 
     # Warm-up on both: Dovecot's index and cache (envelopes, \Seen from BODY[]),
     # the page cache, mailgate's credential cache and upstream TLS context.
@@ -174,8 +177,9 @@ def compare(args):
         if len(big) < args.big_bytes:
             raise RuntimeError(f"{side}: the big message has {len(big)} bytes, wanted {args.big_bytes}")
         close(client)
-    if first["direct"] != first["proxy"]:
-        raise RuntimeError("a body fetched through the proxy differs from the direct one")
+    for side, body in first.items():
+        if body != first["direct"]:
+            raise RuntimeError(f"a body fetched through the {side} differs from the direct one")
     for _ in range(3):
         for endpoint in sides.values():
             login_once(endpoint, context)
@@ -222,14 +226,14 @@ def compare(args):
             close(client)
 
     for name, values in figures.items():
-        print(name, *(f"{statistics.median(values[side]):.2f}" for side in ("direct", "proxy")))
+        print(name, *(f"{statistics.median(values[side]):.2f}" for side in sides))
     login = figures["login_ms"]
-    print("login_p90_ms", *(f"{statistics.quantiles(login[side], n=10)[-1]:.2f}" for side in ("direct", "proxy")))
+    print("login_p90_ms", *(f"{statistics.quantiles(login[side], n=10)[-1]:.2f}" for side in sides))
     if mailgate_cpu:
         print("mailgate_cpu_ms_per_mb", "-", f"{statistics.median(mailgate_cpu):.2f}")
-    print("bodies_count", len(chosen), len(chosen))
-    print("bodies_bytes", body_bytes, body_bytes)
-    print("big_bytes", big_bytes, big_bytes)
+    print("bodies_count", len(chosen))
+    print("bodies_bytes", body_bytes)
+    print("big_bytes", big_bytes)
 
 
 # ---------------------------------------------------------------- idle
@@ -297,6 +301,7 @@ def main():
     c.add_argument("--big-bytes", type=int, default=50 * 1024 * 1024)
     c.add_argument("--rounds", type=int, default=5)
     c.add_argument("--big-rounds", type=int, default=3)
+    c.add_argument("--relay", help="a reference relay's endpoint (HOST:PORT:USER:PASSWORD), measured like the others")
     c.add_argument("--proxy-pid", type=int, help="mailgate's pid, for its CPU time per MB of the large FETCH")
     i = commands.add_parser("idle")
     i.add_argument("cafile")
