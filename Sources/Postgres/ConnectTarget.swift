@@ -2,7 +2,8 @@
 // host name is resolved off the loop (libpq would call getaddrinfo inside
 // PQconnectPoll and block it). Numeric hosts, socket directories, an explicit
 // hostaddr and multi-host strings are left to libpq as they are (a multi-host
-// string with names still resolves inside libpq: a known limit).
+// string with names still resolves inside libpq: a known limit). It also
+// carries the URL's own `options`, which mailgate's server settings go ahead of.
 internal import CLibPQ
 import Glibc
 import Reactor
@@ -10,27 +11,38 @@ import Reactor
 struct ConnectTarget {
     /// A host name to resolve before connecting, with its port; nil when libpq needs no DNS.
     let hostToResolve: (host: String, port: UInt16)?
+    /// The server settings for every session: mailgate's, then the URL's `options` (or PGOPTIONS), which win
+    /// (PostgreSQL applies `-c` settings in order). JIT is off: mailgate's statements are short,
+    /// and JIT compiles a plan afresh at every execution of a statement the planner thinks
+    /// costly (a relay claim over a large queue), which took a fifth of PostgreSQL's CPU in the
+    /// backlog drain of bench/submit.
+    let options: String
+
+    static let sessionSettings = "-c jit=off"
 
     static func parse(_ url: String) -> Result<ConnectTarget, PGError> {
         var errorMessage: UnsafeMutablePointer<CChar>?
-        guard let options = PQconninfoParse(url, &errorMessage) else {
+        guard let parsed = PQconninfoParse(url, &errorMessage) else {
             let message = errorMessage.map { String(cString: $0) } ?? "cannot parse the connection string"
             if let errorMessage { PQfreemem(errorMessage) }
             return .failure(PGError(.connectFailed, "bad database URL: \(PGText.oneLine(message))"))
         }
-        defer { PQconninfoFree(options) }
+        defer { PQconninfoFree(parsed) }
         var values: [String: String] = [:]
-        var cursor = options
+        var cursor = parsed
         while let keyword = cursor.pointee.keyword {
             if let value = cursor.pointee.val { values[String(cString: keyword)] = String(cString: value) }
             cursor += 1
         }
+        // libpq reads PGOPTIONS only when no options are given, and mailgate always gives some.
+        let own = values["options"] ?? getenv("PGOPTIONS").map { String(cString: $0) }
+        let options = [sessionSettings, own ?? ""].filter { !$0.isEmpty }.joined(separator: " ")
         guard let host = values["host"], !host.isEmpty, (values["hostaddr"] ?? "").isEmpty,
               !host.contains(","), !host.hasPrefix("/"), !host.hasPrefix("@"),
               SocketAddress(host: host, port: 0) == nil
-        else { return .success(ConnectTarget(hostToResolve: nil)) }
+        else { return .success(ConnectTarget(hostToResolve: nil, options: options)) }
         let port = values["port"].flatMap { UInt16($0) } ?? 5432
-        return .success(ConnectTarget(hostToResolve: (host, port)))
+        return .success(ConnectTarget(hostToResolve: (host, port), options: options))
     }
 }
 

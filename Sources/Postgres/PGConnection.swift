@@ -75,7 +75,7 @@ public final class PGConnection {
             reactor.schedule(after: .zero) { connection.fail(error) }
         case .success(let target):
             guard let (host, port) = target.hostToResolve else {
-                reactor.schedule(after: .zero) { connection.start(url: url, resolved: nil) }
+                reactor.schedule(after: .zero) { connection.start(url: url, options: target.options, resolved: nil) }
                 return
             }
             reactor.resolve(host: host, port: port) { result in
@@ -84,7 +84,7 @@ public final class PGConnection {
                     guard !addresses.isEmpty else {
                         return connection.fail(PGError(.connectFailed, "\(host): no address"))
                     }
-                    connection.start(url: url, resolved: (host, addresses.map(\.host)))
+                    connection.start(url: url, options: target.options, resolved: (host, addresses.map(\.host)))
                 case .failure(let error):
                     connection.fail(PGError(.connectFailed, "cannot resolve \(host): \(error)"))
                 }
@@ -92,11 +92,11 @@ public final class PGConnection {
         }
     }
 
-    /// `resolved`: the host name and its addresses; libpq tries each address
-    /// in turn (host repeated so TLS still verifies the name).
-    private func start(url: String, resolved: (host: String, addresses: [String])?) {
+    /// `options`: the session's server settings (ConnectTarget). `resolved`: the host name and
+    /// its addresses; libpq tries each address in turn (host repeated so TLS still verifies the name).
+    private func start(url: String, options: String, resolved: (host: String, addresses: [String])?) {
         guard state == .connecting, conn == nil else { return }
-        var params = [("dbname", url), ("fallback_application_name", "mailgate")]
+        var params = [("dbname", url), ("fallback_application_name", "mailgate"), ("options", options)]
         if let (host, addresses) = resolved {
             params.append(("host", Array(repeating: host, count: addresses.count).joined(separator: ",")))
             params.append(("hostaddr", addresses.joined(separator: ",")))

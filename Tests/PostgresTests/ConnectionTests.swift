@@ -1,5 +1,5 @@
-// PGConnection against a real PostgreSQL: connecting, parameters that prove
-// nothing is spliced, errors confined to their own query, results.
+// PGConnection against a real PostgreSQL: connecting, the session's settings,
+// parameters that prove nothing is spliced, errors confined to their own query, results.
 import Postgres
 import Reactor
 import Testing
@@ -15,6 +15,20 @@ import Testing
         #expect(result.columns == ["first", "second"])
         #expect(result.affectedRows == 3)
         #expect(result.count == 3)
+    }
+
+    @Test func sessionsRunWithoutJIT() throws {
+        let result = try run("SELECT current_setting('jit') AS jit")
+        #expect(result.first?.string("jit") == "off")
+    }
+
+    @Test func optionsInTheURLStillApplyAndWinOverMailgatesOwn() throws {
+        let url = try testDatabaseURL()
+        let options = "options=-c%20statement_timeout%3D4321%20-c%20jit%3Don"
+        let result = try run("SELECT current_setting('statement_timeout') AS timeout, current_setting('jit') AS jit",
+                             url: url + (url.contains("?") ? "&" : "?") + options)
+        #expect(result.first?.string("timeout") == "4321ms")
+        #expect(result.first?.string("jit") == "on")
     }
 
     static let tricky: [String] = [
