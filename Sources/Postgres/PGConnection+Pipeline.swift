@@ -3,6 +3,8 @@
 // results, which libpq returns in order: in pipeline mode one result per
 // statement (each followed by NULL), then PGRES_PIPELINE_SYNC closing the
 // unit. Later units go out without waiting for earlier ones' round trips.
+// A statement may go as a Parse of a new prepared statement and its execution
+// (PreparedStatements): the Parse's own result is read and not delivered.
 // A script uses the simple protocol, which pipeline mode forbids, so it waits
 // for an empty pipeline, leaves pipeline mode, and holds the queue until done.
 internal import CLibPQ
@@ -15,8 +17,15 @@ final class PendingUnit {
         case script(String)
     }
 
+    /// The result libpq returns next for a pipeline unit, besides its sync.
+    enum Expected {
+        case parse(sql: String)
+        case statement(sql: String)
+    }
+
     let work: Work
     let completion: (Result<[PGResult], PGError>) -> Void
+    var expected = FIFO<Expected>()
     var results: [PGResult] = []
     var firstError: PGError?
 
@@ -58,7 +67,7 @@ extension PGConnection {
             switch unit.work {
             case .pipeline(let statements):
                 for statement in statements {
-                    guard send(statement, on: conn) else {
+                    guard send(statement, expecting: &unit.expected, on: conn) else {
                         return fail(lostError("sending a query failed"))
                     }
                 }
@@ -78,7 +87,8 @@ extension PGConnection {
         if sent { flush() }
     }
 
-    private func send(_ statement: PGStatement, on conn: OpaquePointer) -> Bool {
+    private func send(_ statement: PGStatement, expecting expected: inout FIFO<PendingUnit.Expected>,
+                      on conn: OpaquePointer) -> Bool {
         let count = statement.params.count
         var values = [UnsafePointer<CChar>?](repeating: nil, count: count)
         var lengths = [Int32](repeating: 0, count: count)
@@ -103,7 +113,19 @@ extension PGConnection {
                 formats[index] = 1
             }
         }
-        return PQsendQueryParams(conn, statement.sql, Int32(count), nil, values, lengths, formats, 0) == 1
+        switch prepared.plan(for: statement.sql) {
+        case .unnamed:
+            expected.append(.statement(sql: statement.sql))
+            return PQsendQueryParams(conn, statement.sql, Int32(count), nil, values, lengths, formats, 0) == 1
+        case .prepareAndExecute(let name):
+            expected.append(.parse(sql: statement.sql))
+            guard PQsendPrepare(conn, name, statement.sql, Int32(count), nil) == 1 else { return false }
+            expected.append(.statement(sql: statement.sql))
+            return PQsendQueryPrepared(conn, name, Int32(count), values, lengths, formats, 0) == 1
+        case .execute(let name):
+            expected.append(.statement(sql: statement.sql))
+            return PQsendQueryPrepared(conn, name, Int32(count), values, lengths, formats, 0) == 1
+        }
     }
 
     /// Pushes buffered output; asks for writability while some remains.
@@ -165,7 +187,14 @@ extension PGConnection {
             let status = PQresultStatus(result)
             if status == PGRES_PIPELINE_SYNC {
                 if let done = inFlight.popFirst() { finished.append(done) }
-            } else if status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK || status == PGRES_SINGLE_TUPLE
+                continue
+            }
+            let expected = unit.expected.popFirst()
+            if case .parse(let sql)? = expected {
+                prepared.parsed(sql, accepted: status == PGRES_COMMAND_OK)
+                if status == PGRES_COMMAND_OK { continue }
+            }
+            if status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK || status == PGRES_SINGLE_TUPLE
                 || status == PGRES_EMPTY_QUERY
             {
                 unit.results.append(PGResult(copying: result))
@@ -174,7 +203,11 @@ extension PGConnection {
                     unit.firstError = PGError(.queryFailed, "skipped: an earlier statement of the batch failed")
                 }
             } else if status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR || status == PGRES_BAD_RESPONSE {
-                if unit.firstError == nil { unit.firstError = serverError(result, conn: conn) }
+                let error = serverError(result, conn: conn)
+                if case .statement(let sql)? = expected, PreparedStatements.invalidates(sqlState: error.sqlState) {
+                    prepared.forget(sql)
+                }
+                if unit.firstError == nil { unit.firstError = error }
             } else {
                 // COPY: the session would wait for data we never send.
                 unit.firstError = PGError(.unsupported, "COPY is not supported")

@@ -35,6 +35,7 @@ public final class PGConnection {
     /// A script (simple protocol) is running: pipeline mode is off until it ends.
     var scriptActive = false
     var needsFlush = false
+    var prepared = PreparedStatements()
     /// Holds the connection alive while it connects: nobody else has it yet
     /// (the socket handler holds it weakly so an owner's drop closes it).
     private var selfWhileConnecting: PGConnection?
