@@ -66,6 +66,8 @@ extension RelayEngine {
         statements += DeliveryNotice.statements(for: job.message, failures: failures, hostname: config.server.hostname)
         for (claimed, update) in updates { log(update, claimed) }
         if !updates.contains(where: { $0.1.mustBeDurable }) { statements.insert(.relaxedCommit, at: 0) }
+        let makesWork = updates.contains { $0.1.makesWork }
+        recordsInFlight += 1
         pool.batch(statements) { [weak self] result in
             guard let self else { return }
             if case .failure(let error) = result {
@@ -73,14 +75,23 @@ extension RelayEngine {
                 self.logger.error("cannot record outcomes", metadata: ["queue_id": "\(job.message.queueID)",
                                                                        "error": "\(error)"])
             }
-            if finishing { self.jobFinished() }
+            self.recordsInFlight -= 1
+            if self.draining {
+                if self.jobsInFlight == 0, self.recordsInFlight == 0 { self.finishDrain() }
+            } else if makesWork {
+                self.requestPass()
+            }
         }
+        if finishing { jobFinished() }
     }
 
+    /// The job's slot serves the next claim at once, while its outcome commits: the recipients
+    /// stay leased (status sending) until then, so no pass takes them again, and waiting for the
+    /// commit kept each of the account's connections idle for an fsync per message.
     func jobFinished() {
         jobsInFlight -= 1
         if draining {
-            if jobsInFlight == 0 { finishDrain() }
+            if jobsInFlight == 0, recordsInFlight == 0 { finishDrain() }
         } else {
             requestPass()
         }

@@ -60,7 +60,10 @@ final class RelayEngine: DrainableSession {
     /// for one; spacing them lets one pass claim what several asked for, instead of a pass (and
     /// its round trips) per message competing with the submissions for the two cores.
     static let passSpacing: Duration = .milliseconds(20)
+    /// Claimed jobs not yet handed back: what a pass may not claim again (`capacity` bounds it).
     var jobsInFlight = 0
+    /// Outcome batches not yet committed: a drain waits for them before releasing leases.
+    var recordsInFlight = 0
     var jobs: [ObjectIdentifier: Job] = [:]
     var draining = false
     var onDrained: (() -> Void)?
@@ -499,7 +502,7 @@ final class RelayEngine: DrainableSession {
         for account in accounts.values {
             for session in account.idle { session.quit() }
         }
-        if jobsInFlight == 0 { finishDrain() }
+        if jobsInFlight == 0, recordsInFlight == 0 { finishDrain() }
     }
 
     func abort() {

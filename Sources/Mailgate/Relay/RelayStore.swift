@@ -44,6 +44,15 @@ enum RecipientUpdate {
     case failed(reason: String, reply: String?, account: String?)
     case suppressed
 
+    /// Whether committing this update may give a pass something to claim: a retry, or a
+    /// failure's delivery notice. A pass that ran before the commit could not see it.
+    var makesWork: Bool {
+        switch self {
+        case .retry, .failed: true
+        case .sent, .suppressed: false
+        }
+    }
+
     /// Whether a server crash may not forget this update. A forgotten retry or suppression
     /// only means the recipient is looked at again once its lease lapses; a forgotten
     /// `sent` would send it twice and a forgotten `failed` would lose its notice.
