@@ -63,4 +63,10 @@ public struct PGStatement: Sendable {
     /// the batch's transaction (set_config with is_local, which also holds in a
     /// pipeline's implicit transaction, where SET LOCAL would only warn).
     public static let relaxedCommit = PGStatement("SELECT set_config('synchronous_commit', 'off', true)")
+
+    /// Put first in a batch whose statements must be planned for their parameters at every
+    /// execution, though prepared (PreparedStatements): those whose best plan depends on the
+    /// data, such as the relay's claims, whose generic plan cost twice as much with a million
+    /// queued recipients as with a thousand. Scoped to the batch's transaction, as relaxedCommit.
+    public static let customPlans = PGStatement("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
 }

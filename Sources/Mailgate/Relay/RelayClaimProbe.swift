@@ -71,7 +71,7 @@ public struct RelayClaimProbe {
                     case .success(let results):
                         guard let read = RelayStore.PassResults(results) else {
                             return connection.query("ROLLBACK") { _ in
-                                done(.failure(PGError(.unsupported, "expected five results")))
+                                done(.failure(PGError(.unsupported, "expected six results")))
                             }
                         }
                         pass = read

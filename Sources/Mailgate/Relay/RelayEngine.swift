@@ -173,7 +173,7 @@ final class RelayEngine: DrainableSession {
             guard let self else { return }
             switch result.flatMap({ results in
                 RelayStore.PassResults(results).map { .success($0) }
-                    ?? .failure(PGError(.unsupported, "expected five results"))
+                    ?? .failure(PGError(.unsupported, "expected six results"))
             }) {
             case .failure(let error):
                 self.logger.error("relay pass failed", metadata: ["error": "\(error)"])
@@ -236,7 +236,7 @@ final class RelayEngine: DrainableSession {
         guard !claims.isEmpty else { return endPass(nextIn: nextDue) }
         // A lease forgotten in a crash only lets the message be claimed again: not worth an fsync
         // that the submissions waiting for their 250 would queue behind.
-        pool.batch([.relaxedCommit] + claims) { [weak self] result in
+        pool.batch([.relaxedCommit, .customPlans] + claims) { [weak self] result in
             guard let self else { return }
             switch result {
             case .failure(let error):
@@ -245,7 +245,7 @@ final class RelayEngine: DrainableSession {
             case .success(let results):
                 // Claimed while draining: left for releaseLeases, which hands them back at once.
                 guard !self.draining else { return self.endPass(nextIn: nil) }
-                let claimed = results.dropFirst().flatMap(RelayStore.claimedMessages)
+                let claimed = results.dropFirst(2).flatMap(RelayStore.claimedMessages)
                 let claimedAt = self.reactor.now
                 for message in claimed { self.start(message, claimedAt: claimedAt) }
                 // Whatever was claimed, look again soon: more may be ready than one pass took.

@@ -69,8 +69,10 @@ enum RelayStore {
     /// readiness counts (each stopping at `slots`), the open rate counters, the seconds until
     /// the next waiting recipient is due, and the accounts' recorded pauses (set by other nodes
     /// and by admins). `PassResults` reads the answers.
+    /// Planned for the queue as it is at each pass (customPlans), which also holds for the claims
+    /// when they share the pass's transaction.
     static func passStatements(slots: Int) -> [PGStatement] {
-        [reclaimExpiredLeases, readyCounts(limit: max(slots, 1)), openCounters, secondsUntilNextDue,
+        [.customPlans, reclaimExpiredLeases, readyCounts(limit: max(slots, 1)), openCounters, secondsUntilNextDue,
          AccountStateStore.recordedStates]
     }
 
@@ -82,20 +84,21 @@ enum RelayStore {
         var accountStates: [PGRow] = []
 
         init?(_ results: [PGResult]) {
-            guard results.count == 5 else { return nil }
-            for row in results[1].rows {
+            guard results.count == 6 else { return nil }
+            for row in results[2].rows {
                 if let column = row.int(0), let priority = MessagePriority(queueColumnValue: Int16(column)),
                    let count = row.int(1), count > 0 {
                     ready[priority] = count
                 }
             }
-            counters = RelayStore.counters(results[2])
-            nextDue = results[3].first?.double(0).map { Duration.milliseconds(Int64(max(0, $0) * 1000)) }
-            accountStates = results[4].rows
+            counters = RelayStore.counters(results[3])
+            nextDue = results[4].first?.double(0).map { Duration.milliseconds(Int64(max(0, $0) * 1000)) }
+            accountStates = results[5].rows
         }
     }
 
-    /// One claim per class that the scheduler gave slots, highest class first.
+    /// One claim per class that the scheduler gave slots, highest class first. Run them after
+    /// customPlans (or in the pass's transaction).
     static func claimStatements(_ allocation: PriorityAllocation, node: String, lease: Duration) -> [PGStatement] {
         allocation.ordered.filter { $0.slots > 0 }.map {
             claim(priority: $0.priority, limit: $0.slots, node: node, lease: lease)
