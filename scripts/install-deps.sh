@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   pkg-config libssl-dev libpq-dev libsasl2-dev libsasl2-modules libcrypt-dev
   postgresql-15 postgresql-client-15 openssl ca-certificates curl
-  swaks msmtp python3 python3-aiosmtpd python3-pytest python3-prometheus-client
+  swaks libnet-ssleay-perl msmtp python3 python3-aiosmtpd python3-pytest python3-prometheus-client
   postfix dovecot-imapd isync socat
 )
 
