@@ -4,7 +4,9 @@
 // queries are prepared (SELECT, INSERT, UPDATE, DELETE, WITH, VALUES), at most
 // `limit` per session; the rest run unnamed. A name is used only once the
 // server has accepted its Parse: an earlier unit's prepare may still fail, and
-// a later unit must not depend on it.
+// a later unit must not depend on it. Plans are PostgreSQL's to choose (generic
+// after five runs when no dearer); a batch whose best plan depends on the data
+// starts with PGStatement.customPlans.
 
 struct PreparedStatements {
     enum Plan: Equatable {
@@ -21,8 +23,6 @@ struct PreparedStatements {
 
     private var names: [String: (name: String, ready: Bool)] = [:]
     private var counter = 0
-
-    var count: Int { names.count }
 
     mutating func plan(for sql: String) -> Plan {
         if let entry = names[sql] { return entry.ready ? .execute(entry.name) : .unnamed }
