@@ -163,7 +163,7 @@ def test_session_through_the_proxy(proxy, listener, user):
     assert client.select("INBOX")[0] == "OK"
 
     marker = f"big-{listener}-{os.urandom(4).hex()}"
-    message = message_of(5 * 1024 * 1024, marker)
+    message = message_of(10 * 1024 * 1024, marker)
     status, _ = client.append("INBOX", None, None, message)
     assert status == "OK"
     assert fetch_by_message_id(client, marker) == message
@@ -416,3 +416,133 @@ def test_commands_pipelined_behind_starttls_are_discarded(proxy):
     sock.close()
     assert not re.search(rb"^b ", seen, re.M)
     assert "result=ok" not in proxy.log()
+
+
+class Transcript:
+    """A raw IMAP session over implicit TLS that returns each command's whole response
+    as bytes: every untagged line and literal, then the tagged line."""
+
+    def __init__(self, sock, user, password):
+        self.sock = sock
+        self.buffer = b""
+        self.greeting = self.line()
+        self.command(b"L", b"LOGIN " + user.encode() + b" " + password.encode())
+
+    def line(self):
+        while b"\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            assert chunk, "connection closed"
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line + b"\r\n"
+
+    def exactly(self, count):
+        while len(self.buffer) < count:
+            chunk = self.sock.recv(65536)
+            assert chunk, "connection closed"
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:count], self.buffer[count:]
+        return data
+
+    def command(self, tag, text):
+        self.sock.sendall(tag + b" " + text + b"\r\n")
+        response = b""
+        while True:
+            line = self.line()
+            response += line
+            literal = re.search(rb"\{(\d+)\}\r\n$", line)
+            if literal:
+                response += self.exactly(int(literal.group(1)))
+            elif line.startswith(tag + b" "):
+                assert line.startswith(tag + b" OK"), line
+                return response
+
+
+def without_timings(response):
+    """Dovecot ends tagged replies with how long the command took: '(0.001 + 0.000 secs).'"""
+    return re.sub(rb" \(\d+\.\d+ \+ \d+\.\d+(?: \+ \d+\.\d+)? secs\)\.", b".", response)
+
+
+def test_responses_through_the_proxy_are_byte_identical_to_direct(proxy, imap_pki, dovecot):
+    # A folder of its own, filled and selected once beforehand, so that neither transcript
+    # is the first to see its messages (\Recent) and nothing changes between the two.
+    folder = f"Transcript{os.urandom(4).hex()}"
+    direct = direct_client(imap_pki, dovecot)
+    assert direct.create(folder)[0] == "OK"
+    messages = [message_of(size, f"{folder}-{n}") for n, size in enumerate((3_000, 70_000, 400_000))]
+    for message in messages:
+        assert direct.append(folder, None, None, message)[0] == "OK"
+    assert direct.select(folder)[0] == "OK"
+    direct.logout()
+
+    script = [
+        (b"a", b'LIST "" "*"'),
+        (b"b", b"SELECT " + folder.encode()),
+        (b"c", b"UID FETCH 1:* (UID FLAGS RFC822.SIZE BODY.PEEK[HEADER])"),
+        (b"d", b"UID FETCH 1:* (BODY.PEEK[])"),
+        (b"e", b"UID FETCH 2 (BODY.PEEK[TEXT]<1000.5000>)"),
+    ]
+    context = ssl.create_default_context(cafile=str(imap_pki / "ca.crt"))
+    upstream = Transcript(context.wrap_socket(socket.create_connection(("127.0.0.2", dovecot.imaps_port), timeout=30),
+                                              server_hostname="127.0.0.2"),
+                          "sales@example.test", UPSTREAM_PASSWORD)
+    proxied = Transcript(proxy.raw_tls(), "alice", GATEWAY_PASSWORD)
+    responses = {}
+    for tag, text in script:
+        expected = without_timings(upstream.command(tag, text))
+        seen = without_timings(proxied.command(tag, text))
+        assert seen == expected, f"{text!r}: {len(seen)} bytes through the proxy, {len(expected)} direct"
+        responses[tag] = seen
+    assert f'"." {folder}\r\n'.encode() in responses[b"a"] and b"* 3 EXISTS\r\n" in responses[b"b"]
+    assert all(message in responses[b"d"] for message in messages)
+
+
+def wait_for_line(client, pattern, timeout):
+    """Lines from an imaplib connection until one matches `pattern` (bytes regex) or `timeout` passes."""
+    client.sock.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = client.readline()
+        assert line, "connection closed"
+        if re.search(pattern, line):
+            return line
+    raise AssertionError(f"no line matching {pattern!r} within {timeout} s")
+
+
+def test_idle_through_the_proxy_sees_a_message_another_connection_appends(proxy, imap_pki, dovecot):
+    client = proxy.tls_client()
+    assert client.login("alice", GATEWAY_PASSWORD)[0] == "OK"
+    status, data = client.select("INBOX")
+    assert status == "OK"
+    count = int(data[0])
+    tag = client._new_tag()
+    client.send(tag + b" IDLE\r\n")
+    wait_for_line(client, rb"^\+ ", 10)
+
+    other = direct_client(imap_pki, dovecot)
+    assert other.append("INBOX", None, None, message_of(2000, f"idle-{os.urandom(4).hex()}"))[0] == "OK"
+    other.logout()
+
+    exists = wait_for_line(client, rb"^\* \d+ EXISTS", 10)
+    assert int(exists.split()[1]) > count
+    client.send(b"DONE\r\n")
+    wait_for_line(client, rb"^" + tag + rb" OK", 10)
+    assert client.logout()[0] == "BYE"
+
+
+def test_two_gateway_users_see_only_their_own_accounts_mail(proxy):
+    markers = {}
+    clients = {}
+    for user in ("alice", "bob"):
+        clients[user] = proxy.tls_client()
+        assert clients[user].login(user, GATEWAY_PASSWORD)[0] == "OK"
+        markers[user] = f"own-{user}-{os.urandom(4).hex()}"
+        assert clients[user].append("INBOX", None, None, message_of(1000, markers[user]))[0] == "OK"
+    for user, other in (("alice", "bob"), ("bob", "alice")):
+        client = clients[user]
+        assert client.select("INBOX")[0] == "OK"
+        for marker, found in ((markers[user], True), (markers[other], False)):
+            status, data = client.search(None, "HEADER", "Message-ID", f"<{marker}@example.test>")
+            assert status == "OK"
+            assert bool(data[0]) == found, f"{user} searching for {marker}"
+        client.logout()

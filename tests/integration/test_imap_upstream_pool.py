@@ -241,3 +241,20 @@ def test_reload_and_drain_close_ready_connections(mailgate_factory, tmp_path, im
     assert gateway.server.proc.wait(timeout=15) == 0
     wait_until(lambda: all(pair.client_closed for pair in forwarder.connections()), timeout=10,
                what="every upstream connection closed")
+
+
+def test_a_wrong_gateway_password_never_reaches_the_upstream(mailgate_factory, tmp_path, imap_pki, forwarder,
+                                                              migrated_database):
+    gateway = Gateway(mailgate_factory, tmp_path, imap_pki, forwarder.port, migrated_database)
+    for attempt in range(2):
+        client = SourceClient("127.0.0.1", gateway.ports[3], ssl_context=gateway.context, timeout=30)
+        with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
+            client.login("alice", "not-the-gateway-password")
+        client.logout()
+    refused = wait_until(lambda: len(gateway.logins()) >= 2 and gateway.logins(), timeout=10, what="two audit lines")
+    assert all("result=failed" in line and "bad credentials" in line for line in refused), refused
+    time.sleep(0.5)
+    assert forwarder.connections() == [], "a refused gateway login opened an upstream connection"
+    # The forwarder is on the upstream's path: the right password goes through it.
+    assert gateway.login() == "new"
+    assert len(forwarder.connections()) >= 1
