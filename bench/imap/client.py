@@ -192,6 +192,14 @@ def compare(args):
             record("login_connect_ms", side, connect * 1000)
             record("login_command_ms", side, command * 1000)
 
+    print(f"# NOOP round trips: {args.rounds} rounds of 100 each", file=sys.stderr)
+    for _ in range(args.rounds):
+        for side, endpoint in sides.items():
+            client = endpoint.login(context)
+            trips = [timed(lambda: check(client.noop(), "NOOP"))[0] for _ in range(100)]
+            record("noop_us", side, statistics.median(trips) * 1e6)
+            close(client)
+
     print(f"# SELECT + UID FETCH 1:* (FLAGS ENVELOPE): {args.rounds} rounds each", file=sys.stderr)
     for _ in range(args.rounds):
         for side, endpoint in sides.items():
@@ -299,7 +307,7 @@ def main():
     c.add_argument("--logins", type=int, default=200)
     c.add_argument("--bodies", type=int, default=200)
     c.add_argument("--big-bytes", type=int, default=50 * 1024 * 1024)
-    c.add_argument("--rounds", type=int, default=5)
+    c.add_argument("--rounds", type=int, default=15)
     c.add_argument("--big-rounds", type=int, default=3)
     c.add_argument("--relay", help="a reference relay's endpoint (HOST:PORT:USER:PASSWORD), measured like the others")
     c.add_argument("--proxy-pid", type=int, help="mailgate's pid, for its CPU time per MB of the large FETCH")
