@@ -68,9 +68,10 @@ let package = Package(
         .testTarget(name: "ThreadingTests", dependencies: ["Threading", "MIME"], swiftSettings: strict),
         .testTarget(name: "HTTPProtocolTests", dependencies: ["HTTPProtocol"], swiftSettings: strict),
         .testTarget(name: "BounceTests", dependencies: ["MailCore", "MIME", "Bounce"], swiftSettings: strict),
-        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"], swiftSettings: strict),
+        .target(name: "ReactorTesting", dependencies: ["Reactor"], path: "Tests/ReactorTesting", swiftSettings: strict),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "ReactorTesting", "CLinux"], swiftSettings: strict),
         .testTarget(name: "TLSTests", dependencies: ["TLS"], swiftSettings: strict),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "Reactor"], swiftSettings: strict),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Reactor"], swiftSettings: strict),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "Reactor", "ReactorTesting"], swiftSettings: strict),
     ]
 )

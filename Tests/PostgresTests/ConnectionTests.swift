@@ -2,6 +2,7 @@
 // parameters that prove nothing is spliced, errors confined to their own query, results.
 import Postgres
 import Reactor
+import ReactorTesting
 import Testing
 
 @Suite struct ConnectionTests {

@@ -1,16 +1,12 @@
 // Test plumbing: the database under test (MAILGATE_TEST_DATABASE_URL, set by
-// scripts/test.sh), a reactor on a thread of its own per test with a
-// deadline that stops it, and unique names so parallel tests never collide.
+// scripts/test.sh), connections on a reactor of their own per test
+// (ReactorTesting), and unique names so parallel tests never collide.
 import Dispatch
 import Foundation
 import Postgres
 import Reactor
-import Synchronization
+import ReactorTesting
 import Testing
-
-struct HarnessTimeout: Error, CustomStringConvertible {
-    var description: String { "the test's reactor deadline passed" }
-}
 
 struct MissingDatabase: Error, CustomStringConvertible {
     var description: String {
@@ -36,37 +32,6 @@ func databaseURL(_ url: String, database: String) -> String {
 
 func uniqueName(_ prefix: String) -> String {
     prefix + "_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
-}
-
-/// Builds a reactor on a new thread, calls `body` there, and returns what
-/// `body` passes to `finish`. The loop is stopped after `limit`.
-func runReactor<Value: Sendable>(
-    limit: Duration = .seconds(60),
-    _ body: @escaping @Sendable (Reactor, @escaping (Value) -> Void) throws -> Void
-) throws -> Value {
-    let result = Mutex<Result<Value, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    let thread = Thread {
-        do {
-            let reactor = try Reactor()
-            reactor.schedule(after: limit) {
-                result.withLock { if $0 == nil { $0 = .failure(HarnessTimeout()) } }
-                reactor.stop()
-            }
-            try body(reactor) { value in
-                result.withLock { if $0 == nil { $0 = .success(value) } }
-                reactor.stop()
-            }
-            reactor.run()
-        } catch {
-            result.withLock { if $0 == nil { $0 = .failure(error) } }
-        }
-        done.signal()
-    }
-    thread.stackSize = 4 << 20
-    thread.start()
-    done.wait()
-    return try result.withLock { $0! }.get()
 }
 
 /// Connects, runs `body` with the connection, closes it when `body` finishes.

@@ -2,6 +2,7 @@
 // payload intact; channel names that are not plain identifiers are refused.
 import Postgres
 import Reactor
+import ReactorTesting
 import Testing
 
 @Suite struct ListenerTests {

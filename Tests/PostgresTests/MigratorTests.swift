@@ -5,6 +5,7 @@
 import Foundation
 import Postgres
 import Reactor
+import ReactorTesting
 import Testing
 
 @Suite struct MigrationFileTests {

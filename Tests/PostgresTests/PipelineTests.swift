@@ -3,6 +3,7 @@
 // session carries on; queries queued back to back are answered in order.
 import Postgres
 import Reactor
+import ReactorTesting
 import Testing
 
 @Suite struct PipelineTests {

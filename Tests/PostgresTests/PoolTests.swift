@@ -3,6 +3,7 @@
 // error when the database cannot be reached.
 import Postgres
 import Reactor
+import ReactorTesting
 import Testing
 
 @Suite struct PoolTests {

@@ -4,6 +4,7 @@
 import Foundation
 import Postgres
 import Reactor
+import ReactorTesting
 import Testing
 
 @Suite(.serialized) struct RestartTests {

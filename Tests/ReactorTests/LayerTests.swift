@@ -5,6 +5,7 @@
 // the reactor may not know OpenSSL.
 import Foundation
 import Reactor
+import ReactorTesting
 import Testing
 
 /// XOR with a rolling key each way; keeps its output buffer between writes,
