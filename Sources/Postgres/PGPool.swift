@@ -20,7 +20,8 @@ public struct PGPoolStats: Sendable, Equatable {
 
 public final class PGPool {
     public let size: Int
-    private let reactor: Reactor
+    /// The loop the pool and its callers run on.
+    public let reactor: Reactor
     private let url: String
     private let connectTimeout: Duration
     private let logger: Logger
