@@ -1,6 +1,6 @@
 // logfmt lines (key=value pairs separated by spaces), the format of every log
 // line mailgate writes. Values with spaces, quotes, '=' or control characters
-// are quoted and escaped so one event is always exactly one line.
+// are quoted and escaped as JSON strings, so one event is always exactly one line.
 
 public enum Logfmt {
     /// Renders the fields in the given order.
@@ -26,23 +26,7 @@ public enum Logfmt {
         let needsQuotes = value.isEmpty || value.unicodeScalars.contains {
             $0.value <= 0x20 || $0 == "=" || $0 == "\"" || $0 == "\\" || $0.value == 0x7F
         }
-        guard needsQuotes else { return value }
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += "\\u{\(String(scalar.value, radix: 16))}"
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        // Quoted as a JSON string, so log readers decode values with the escapes they already know.
+        return needsQuotes ? JSONText.string(value) : value
     }
 }

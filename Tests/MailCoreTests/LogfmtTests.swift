@@ -10,7 +10,8 @@ import Testing
         ("say \"hi\"", "\"say \\\"hi\\\"\""),
         ("line\r\nbreak", "\"line\\r\\nbreak\""),
         ("back\\slash", "\"back\\\\slash\""),
-        ("nul\u{0}", "\"nul\\u{0}\""),
+        ("nul\u{0}", "\"nul\\u0000\""),
+        ("esc\u{1B}[31m", "\"esc\\u001b[31m\""),
         ("ünïcode", "ünïcode"),
     ])
     func valuesAreQuotedOnlyWhenNeeded(value: String, rendered: String) {
