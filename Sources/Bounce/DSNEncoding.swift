@@ -147,17 +147,7 @@ enum DSNEncoding {
     // MARK: Dates
 
     /// RFC 5322 date-time in UTC, e.g. "Thu, 01 Jan 1970 00:00:00 +0000". Clamped to years 1970-9999.
-    static func date(_ unixSeconds: Int64) -> String {
-        let seconds = min(max(unixSeconds, 0), 253_402_300_799)
-        let days = seconds / 86_400
-        let secondOfDay = seconds % 86_400
-        let (year, month, day) = CivilCalendar.civil(days: days)
-        let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ number: Int64) -> String { number < 10 ? "0\(number)" : "\(number)" }
-        return "\(weekdays[Int(days % 7)]), \(two(Int64(day))) \(months[month - 1]) \(year) "
-            + "\(two(secondOfDay / 3_600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) +0000"
-    }
+    static func date(_ unixSeconds: Int64) -> String { CivilCalendar.fixedDate(unixSeconds: unixSeconds, zone: "+0000") }
 
     // MARK: Base64
 

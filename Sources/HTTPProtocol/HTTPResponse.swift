@@ -80,20 +80,8 @@ public struct HTTPResponse: Sendable, Hashable {
 
 /// RFC 9110 §5.6.7 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
 public enum HTTPDate {
-    private static let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
-    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
     /// `seconds` since 1970-01-01T00:00:00Z; instants before 1970 read as the epoch.
     public static func format(secondsSinceEpoch seconds: Int64) -> String {
-        let clamped = max(0, seconds)
-        let days = clamped / 86_400
-        let secondOfDay = clamped % 86_400
-        let (year, month, day) = CivilCalendar.civil(days: days)
-        return "\(weekdays[Int(days % 7)]), \(two(day)) \(months[month - 1]) \(year) "
-            + "\(two(Int(secondOfDay / 3600))):\(two(Int(secondOfDay % 3600 / 60))):\(two(Int(secondOfDay % 60))) GMT"
+        CivilCalendar.fixedDate(unixSeconds: seconds, zone: "GMT")
     }
-
-    private static func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-
-
 }

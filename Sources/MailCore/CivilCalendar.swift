@@ -1,7 +1,8 @@
 // Proleptic Gregorian calendar arithmetic on day counts since 1970-01-01, in
 // integers and without Foundation (Howard Hinnant's days_from_civil and
-// civil_from_days, valid for any year). The one copy every date in mailgate
-// uses: RFC 3339 and RFC 5322 stamps, DSN and HTTP dates, rate windows.
+// civil_from_days, valid for any year), and the one fixed-width date-time
+// formatter. The one copy every date in mailgate uses: RFC 3339 and RFC 5322
+// stamps, DSN and HTTP dates, rate windows.
 
 public enum CivilCalendar {
     /// Days since 1970-01-01 (negative before) of year-month-day; the fields are not checked.
@@ -37,4 +38,21 @@ public enum CivilCalendar {
     }
 
     public static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
+
+    /// "Thu, 01 Jan 1970 00:00:00 " + `zone`: the fixed-width date-time of RFC 5322 §3.3 (zone
+    /// "+0000") and of HTTP's IMF-fixdate (zone "GMT"), in UTC, for `unixSeconds` clamped to the
+    /// years 1970-9999.
+    public static func fixedDate(unixSeconds: Int64, zone: String) -> String {
+        let seconds = min(max(unixSeconds, 0), 253_402_300_799)
+        let dayCount = seconds / 86_400
+        let secondOfDay = seconds % 86_400
+        let (year, month, day) = civil(days: dayCount)
+        func two(_ number: Int64) -> String { number < 10 ? "0\(number)" : "\(number)" }
+        return "\(weekdays[Int(dayCount % 7)]), \(two(Int64(day))) \(months[month - 1]) \(year) "
+            + "\(two(secondOfDay / 3_600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) \(zone)"
+    }
+
+    /// From 1970-01-01, a Thursday.
+    private static let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 }

@@ -60,15 +60,7 @@ enum RFC3339 {
     }
 
     /// RFC 5322 §3.3 date-time in UTC: "Mon, 23 Nov 2026 09:35:55 +0000".
-    static func formatRFC5322(_ time: Int64) -> String {
-        let (dayCount, secondOfDay) = split(time)
-        let date = civil(days: dayCount)
-        let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        let weekday = weekdays[((dayCount % 7) + 7) % 7]
-        return "\(weekday), \(date.day) \(months[date.month - 1]) \(pad(date.year, 4)) "
-            + "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)) +0000"
-    }
+    static func formatRFC5322(_ time: Int64) -> String { CivilCalendar.fixedDate(unixSeconds: time, zone: "+0000") }
 
     private static func split(_ time: Int64) -> (days: Int, secondOfDay: Int) {
         let dayCount = time >= 0 ? time / 86400 : (time - 86399) / 86400

@@ -1,5 +1,6 @@
 // CivilCalendar against known day counts (checked with `date -d ... +%s`), the
-// leap-year rules, and a round trip over every day of years 1 to 9999.
+// leap-year rules, a round trip over every day of years 1 to 9999, and the
+// fixed-width date-time (checked with `date -u -R -d @SECONDS`).
 import MailCore
 import Testing
 
@@ -28,5 +29,16 @@ import Testing
             }
         }
         #expect(failures == 0)
+    }
+
+    @Test(arguments: [
+        (Int64(0), "+0000", "Thu, 01 Jan 1970 00:00:00 +0000"),
+        (1_709_164_800, "+0000", "Thu, 29 Feb 2024 00:00:00 +0000"),
+        (1_796_204_155, "GMT", "Wed, 02 Dec 2026 09:35:55 GMT"),
+        (-5, "GMT", "Thu, 01 Jan 1970 00:00:00 GMT"),
+        (Int64.max, "+0000", "Fri, 31 Dec 9999 23:59:59 +0000"),
+    ])
+    func fixedDates(seconds: Int64, zone: String, expected: String) {
+        #expect(CivilCalendar.fixedDate(unixSeconds: seconds, zone: zone) == expected)
     }
 }

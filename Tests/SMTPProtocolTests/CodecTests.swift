@@ -37,7 +37,7 @@ import MailCore
 
     @Test func formats() {
         #expect(RFC3339.format(1_700_000_000) == "2023-11-14T22:13:20Z")
-        #expect(RFC3339.formatRFC5322(0) == "Thu, 1 Jan 1970 00:00:00 +0000")
+        #expect(RFC3339.formatRFC5322(0) == "Thu, 01 Jan 1970 00:00:00 +0000")
         #expect(RFC3339.formatRFC5322(1_709_164_800) == "Thu, 29 Feb 2024 00:00:00 +0000")
     }
 
