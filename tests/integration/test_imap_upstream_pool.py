@@ -13,6 +13,7 @@ import socket
 import ssl
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -150,7 +151,7 @@ class Gateway:
     """mailgate serve with one gateway user, alice -> account sales (imaps to `upstream_port`)."""
 
     def __init__(self, factory, tmp_path, pki, upstream_port, database_url, pool=None):
-        self.ports = free_ports(4)
+        self.ports = free_ports(5)
         secret = tmp_path / "upstream.secret"
         write_secret(secret, UPSTREAM_PASSWORD + "\n")
         extra = f"""
@@ -169,6 +170,9 @@ password_hash = "{password_hash(GATEWAY_PASSWORD)}"
 send_as = ["sales@example.test"]
 accounts = ["sales"]
 imap_account = "sales"
+
+[metrics]
+listen = "127.0.0.1:{self.ports[4]}"
 """
         config = basic_config(self.ports, extra=extra, tls_dir=pki)
         if pool is not None:
@@ -191,6 +195,13 @@ imap_account = "sales"
     def logins(self):
         return [line for line in self.server.log.read_text().splitlines() if "msg=login" in line]
 
+    def counted_logins(self):
+        """mailgate_imap_proxy_logins_total by (result, upstream), from /metrics."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.ports[4]}/metrics", timeout=10) as response:
+            text = response.read().decode()
+        return {(result, upstream): float(count) for result, upstream, count in re.findall(
+            r'^mailgate_imap_proxy_logins_total\{result="(\w+)",upstream="(\w+)"\} (\S+)$', text, re.M)}
+
 
 def test_later_logins_use_ready_connections_and_still_name_the_client(mailgate_factory, tmp_path, imap_pki,
                                                                        trusting_dovecot, migrated_database):
@@ -199,6 +210,9 @@ def test_later_logins_use_ready_connections_and_still_name_the_client(mailgate_f
     # The pool fills in the background after the first login through the server.
     wait_until(lambda: gateway.login() == "ready", timeout=20, what="a login on a ready connection")
     assert gateway.login() == "ready"
+    # The counter tells the two kinds apart as the audit lines do.
+    audited = [re.search(r"upstream=(\w+)", line).group(1) for line in gateway.logins()]
+    assert gateway.counted_logins() == {("ok", kind): audited.count(kind) for kind in set(audited)}
     logins = [line for line in trusting_dovecot.log.read_text().splitlines()
               if " Login: user=<sales@example.test>" in line]
     assert len(logins) >= 3, trusting_dovecot.log.read_text()[-3000:]

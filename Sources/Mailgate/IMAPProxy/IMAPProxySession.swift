@@ -151,6 +151,7 @@ final class IMAPProxySession: DrainableSession {
         loginStartedAt = service.reactor.now
         verifiedAt = nil
         preparedAt = nil
+        upstreamConnection = nil
         let delay = service.loginDelay(for: connection.peer)
         let check = { [unowned self] in
             self.loginDelayTimer = nil
@@ -425,7 +426,7 @@ final class IMAPProxySession: DrainableSession {
         if let reason { metadata["reason"] = "\(reason)" }
         if let delays = loginDelays() { metadata["delays"] = "\(delays)" }
         logger.info("login", metadata: metadata)
-        MailgateMetrics.imapLogin(result: result)
+        MailgateMetrics.imapLogin(result: result, upstream: upstreamConnection)
     }
 
     private func log(_ event: IMAPPreLoginLogEvent) {

@@ -105,9 +105,12 @@ enum MailgateMetrics {
     static func imapBytes(toClient count: Int) { imapToClient.increment(by: count) }
 
     /// A login attempt's audited result: ok, failed (the gateway user) or unavailable (the upstream).
-    static func imapLogin(result: String) {
-        let label = ["ok", "failed", "unavailable"].contains(result) ? result : "other"
-        Counter(label: Name.imapLogins, dimensions: [("result", label)]).increment()
+    /// `upstream`: how the upstream was reached, "ready" (a pooled connection) or "new"; "none" when
+    /// the login never got that far (a refused gateway password).
+    static func imapLogin(result: String, upstream: String?) {
+        let resultLabel = ["ok", "failed", "unavailable"].contains(result) ? result : "other"
+        let upstreamLabel = upstream.flatMap { ["ready", "new"].contains($0) ? $0 : nil } ?? "none"
+        Counter(label: Name.imapLogins, dimensions: [("result", resultLabel), ("upstream", upstreamLabel)]).increment()
     }
 
     // MARK: Bounces
