@@ -2,7 +2,7 @@
 # whole suite. Both install what is missing first (Debian packages, as root).
 CONFIG ?= conf/mailgate.toml
 
-.PHONY: all deps build release certs run migrate check-config test unit-test integration-test bench clean
+.PHONY: all deps build release certs run migrate check-config test unit-test integration-test bench fuzz clean
 
 all: build
 
@@ -33,6 +33,13 @@ test: deps
 
 bench: release
 	@ls bench/*/run 2>/dev/null | while read b; do bash "$$b"; done
+
+# Coverage-guided fuzzing of the parsers (libFuzzer with AddressSanitizer), FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	bash scripts/fuzz.sh imap $(FUZZ_SECONDS)
+	bash scripts/fuzz.sh smtp $(FUZZ_SECONDS)
+	bash scripts/fuzz.sh mail $(FUZZ_SECONDS)
 
 clean:
 	rm -rf .build
