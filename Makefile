@@ -40,6 +40,7 @@ fuzz: deps
 	bash scripts/fuzz.sh imap $(FUZZ_SECONDS)
 	bash scripts/fuzz.sh smtp $(FUZZ_SECONDS)
 	bash scripts/fuzz.sh mail $(FUZZ_SECONDS)
+	bash scripts/fuzz.sh http $(FUZZ_SECONDS)
 
 clean:
 	rm -rf .build

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer, AddressSanitizer) of the pure modules
 # that read hostile input, beside the deterministic fuzz tests of `make test`.
-#   scripts/fuzz.sh imap|smtp|mail [SECONDS]     (default 300)
+#   scripts/fuzz.sh imap|smtp|mail|http [SECONDS]     (default 300)
 # Builds the harness in fuzz/ with the modules it needs into .build-fuzz/ and
 # runs it in one process for SECONDS; the corpus grows in .build-fuzz/corpus-T
 # and a crash is left as .build-fuzz/crash-* (rerun: .build-fuzz/fuzz-T FILE).
@@ -9,7 +9,7 @@
 # (or MAILGATE_CORPUS) when present. Exit 1 when the fuzzer found a crash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: fuzz.sh imap|smtp|mail [SECONDS]}
+target=${1:?usage: fuzz.sh imap|smtp|mail|http [SECONDS]}
 seconds=${2:-300}
 out=.build-fuzz
 mkdir -p "$out/$target"
@@ -26,9 +26,10 @@ case $target in
   imap) modules=(MailCore IMAPProtocol) ;;
   smtp) modules=(MailCore SMTPProtocol) ;;
   mail) modules=(MailCore MIME Bounce Threading) ;;
-  *) echo "fuzz.sh: no target $target (imap, smtp, mail)" >&2; exit 2 ;;
+  http) modules=(MailCore HTTPProtocol) ;;
+  *) echo "fuzz.sh: no target $target (imap, smtp, mail, http)" >&2; exit 2 ;;
 esac
-harness=fuzz/$(case $target in imap) echo IMAPProtocol ;; smtp) echo SMTPProtocol ;; mail) echo Mail ;; esac).swift
+harness=fuzz/$(case $target in imap) echo IMAPProtocol ;; smtp) echo SMTPProtocol ;; mail) echo Mail ;; http) echo HTTPProtocol ;; esac).swift
 libraries=()
 for name in "${modules[@]}"; do
   module "$name"
@@ -57,6 +58,11 @@ seeds = {
         b"EHLO x\r\nAUTH LOGIN\r\nYWxpY2U=\r\nc2VjcmV0\r\nMAIL FROM:<alice@example.test>\r\nRCPT TO:<b@example.org>\r\n"
         b"BDAT 5\r\nhelloBDAT 0 LAST\r\nRSET\r\n",
         b"HELO x\r\nMAIL FROM:<>\r\nRCPT TO:<app@example.test>\r\nDATA\r\nSubject: b\r\n\r\nx\n.\nMAIL FROM:<a@b>\r\n.\r\n")],
+    "http": [(m, s) for m in (0, 1) for s in (
+        b"POST /u/abc?x=1 HTTP/1.1\r\nHost: mail.example.test\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: 26\r\n\r\nList-Unsubscribe=One-Click GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"a\r\n{\"access_t\r\n0\r\n\r\nHTTP/1.0 500 x\r\nContent-Length: 3\r\n\r\nabc")],
     "mail": [(0, b"From: a@example.org\r\nTo: b@example.test\r\nSubject: Re: x\r\nMessage-ID: <1@x>\r\n"
                  b"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
                  b"--B\r\n\r\ngone\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\n"
