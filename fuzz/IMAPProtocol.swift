@@ -9,10 +9,19 @@ func pieces(_ bytes: [UInt8], size: Int) -> [ArraySlice<UInt8>] {
     stride(from: 0, to: bytes.count, by: size).map { bytes[$0..<min($0 + size, bytes.count)] }
 }
 
-/// Calls `next` until it says to feed more (true), at most 100,000 times per piece.
-func drain(_ next: () -> Bool) {
-    var calls = 0
-    while calls < 100_000, !next() { calls += 1 }
+enum Step { case more, feed, stop }
+
+/// Calls `next` while it has more (at most 100,000 times per piece); false once it says stop
+/// (a fatal failure: a session would close, so feeding on only repeats the failure).
+func drain(_ next: () -> Step) -> Bool {
+    for _ in 0..<100_000 {
+        switch next() {
+        case .more: continue
+        case .feed: return true
+        case .stop: return false
+        }
+    }
+    return true
 }
 
 func preLogin(_ input: [UInt8], size: Int, implicitTLS: Bool, verdict: UInt8) {
@@ -46,18 +55,42 @@ func commandFramer(_ input: [UInt8], size: Int) {
     var framer = IMAPCommandFramer()
     for piece in pieces(input, size: size) {
         framer.append(piece)
-        drain { framer.next() == .needMoreBytes }
+        let going = drain {
+            switch framer.next() {
+            case .needMoreBytes: .feed
+            case .failure(let failure) where failure.isFatal: .stop
+            case .literalContinuationNeeded, .command, .failure: .more
+            }
+        }
+        if !going { return }
     }
 }
 
 func responses(_ input: [UInt8], size: Int) {
     var reader = IMAPResponseReader(maxResponseLength: 4096, maxLiteralSize: 8192)
     var framer = IMAPResponseFramer(maxLineLength: 4096, maxLiteralSize: 8192)
-    for piece in pieces(input, size: size) {
-        reader.append(piece)
-        drain { if case .response = reader.next() { false } else { true } }
-        framer.append(piece)
-        drain { if case .frame = framer.next() { false } else { true } }
+    var (reading, framing) = (true, true)
+    for piece in pieces(input, size: size) where reading || framing {
+        if reading {
+            reader.append(piece)
+            reading = drain {
+                switch reader.next() {
+                case .needMoreBytes: .feed
+                case .response: .more
+                case .failure: .stop
+                }
+            }
+        }
+        if framing {
+            framer.append(piece)
+            framing = drain {
+                switch framer.next() {
+                case .needMoreBytes: .feed
+                case .frame: .more
+                case .failure: .stop
+                }
+            }
+        }
     }
 }
 

@@ -425,7 +425,7 @@ class Transcript:
     def __init__(self, sock, user, password):
         self.sock = sock
         self.buffer = b""
-        self.greeting = self.line()
+        self.line()  # the greeting
         self.command(b"L", b"LOGIN " + user.encode() + b" " + password.encode())
 
     def line(self):

@@ -260,7 +260,7 @@ def test_reload_and_drain_close_ready_connections(mailgate_factory, tmp_path, im
 def test_a_wrong_gateway_password_never_reaches_the_upstream(mailgate_factory, tmp_path, imap_pki, forwarder,
                                                               migrated_database):
     gateway = Gateway(mailgate_factory, tmp_path, imap_pki, forwarder.port, migrated_database)
-    for attempt in range(2):
+    for _ in range(2):
         client = SourceClient("127.0.0.1", gateway.ports[3], ssl_context=gateway.context, timeout=30)
         with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
             client.login("alice", "not-the-gateway-password")
